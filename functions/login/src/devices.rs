@@ -1,0 +1,363 @@
+//! Device keys (P-256, held in the phone's secure hardware) with single-use
+//! challenges, and pattern login bound to a registered device.
+//!
+//! Items: `USER#<userId>/DEVICE#<deviceId>` (name, public key, pattern hash and
+//! failure count) and `DEVICE#<deviceId>/DEVICE` pointing at the user (written
+//! together); `CHALLENGE#<challenge>/CHALLENGE` consumed by a conditional delete.
+
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+use p256::pkcs8::DecodePublicKey;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::App;
+use crate::db::{self, StoreError, n, num, s, text};
+use crate::error::LoginError;
+use crate::inputs::Pattern;
+use crate::sessions::{self, TokenResponse};
+
+/// Devices one user may register.
+pub const MAX_DEVICES: usize = 10;
+/// Challenge lifetime in seconds.
+pub const CHALLENGE_TTL: i64 = 120;
+/// Wrong patterns that disable pattern login on a device.
+pub const MAX_PATTERN_FAILURES: i64 = 5;
+
+/// A device as listed to its owner.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    /// Id.
+    pub device_id: String,
+    /// Name given at registration.
+    pub device_name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, absent if never used to sign in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+}
+
+fn device_key(user_id: &str, device_id: &str) -> db::Item {
+    db::key(format!("USER#{user_id}"), &format!("DEVICE#{device_id}"))
+}
+
+fn pointer_key(device_id: &str) -> db::Item {
+    db::key(format!("DEVICE#{device_id}"), "DEVICE")
+}
+
+/// Registers a device key for `user_id` and sends a security notice.
+pub async fn register(app: &App, user_id: &str, name: &str, public_key_b64: &str) -> Result<String, LoginError> {
+    if list(app, user_id).await?.len() >= MAX_DEVICES {
+        return Err(LoginError::TooManyDevices);
+    }
+    let device_id = shared::random::uuid();
+    let mut device = device_key(user_id, &device_id);
+    device.extend([
+        ("deviceId".to_owned(), s(&device_id)),
+        ("deviceName".to_owned(), s(name)),
+        ("publicKey".to_owned(), s(public_key_b64)),
+        ("createdAt".to_owned(), n(shared::time::now_secs())),
+    ]);
+    let mut pointer = pointer_key(&device_id);
+    pointer.insert("userId".to_owned(), s(user_id));
+    let put = |item| {
+        Put::builder()
+            .table_name(&app.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .map_err(StoreError::build)
+    };
+    app.db
+        .transact_write_items()
+        .transact_items(put(device)?)
+        .transact_items(put(pointer)?)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    app.events
+        .publish_or_log(
+            "auth.device_registered",
+            user_id,
+            json!({ "deviceId": device_id, "deviceName": name }),
+        )
+        .await;
+    Ok(device_id)
+}
+
+async fn device_items(app: &App, user_id: &str) -> Result<Vec<db::Item>, StoreError> {
+    let out = app
+        .db
+        .query()
+        .table_name(&app.table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+        .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
+        .expression_attribute_values(":prefix", s("DEVICE#"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.items.unwrap_or_default())
+}
+
+/// The user's devices, oldest first.
+pub async fn list(app: &App, user_id: &str) -> Result<Vec<DeviceView>, StoreError> {
+    let mut devices: Vec<(i64, DeviceView)> = device_items(app, user_id)
+        .await?
+        .iter()
+        .filter_map(|i| {
+            let created = num(i, "createdAt")?;
+            Some((
+                created,
+                DeviceView {
+                    device_id: text(i, "deviceId")?,
+                    device_name: text(i, "deviceName")?,
+                    created_at: shared::time::rfc3339(created),
+                    last_used_at: num(i, "lastUsedAt").map(shared::time::rfc3339),
+                },
+            ))
+        })
+        .collect();
+    devices.sort_by_key(|(created, _)| *created);
+    Ok(devices.into_iter().map(|(_, d)| d).collect())
+}
+
+/// Removes one of the user's devices (404 if it is not theirs).
+pub async fn remove(app: &App, user_id: &str, device_id: &str) -> Result<(), LoginError> {
+    let device = Delete::builder()
+        .table_name(&app.table)
+        .set_key(Some(device_key(user_id, device_id)))
+        .condition_expression("attribute_exists(pk)")
+        .build()
+        .map_err(StoreError::build)?;
+    let pointer = Delete::builder()
+        .table_name(&app.table)
+        .set_key(Some(pointer_key(device_id)))
+        .condition_expression("userId = :user")
+        .expression_attribute_values(":user", s(user_id))
+        .build()
+        .map_err(StoreError::build)?;
+    let result = app
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().delete(device).build())
+        .transact_items(TransactWriteItem::builder().delete(pointer).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if db::cancellation_codes(&e).is_some() => Err(LoginError::NotFound),
+        Err(e) => Err(StoreError::from_sdk(e).into()),
+    }
+}
+
+async fn owner_of(app: &App, device_id: &str) -> Result<Option<String>, StoreError> {
+    let out = app
+        .db
+        .get_item()
+        .table_name(&app.table)
+        .set_key(Some(pointer_key(device_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.item.as_ref().and_then(|i| text(i, "userId")))
+}
+
+async fn load_device(app: &App, user_id: &str, device_id: &str) -> Result<Option<db::Item>, StoreError> {
+    let out = app
+        .db
+        .get_item()
+        .table_name(&app.table)
+        .set_key(Some(device_key(user_id, device_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.item)
+}
+
+/// A single-use challenge for a registered device.
+pub async fn challenge(app: &App, device_id: &str) -> Result<String, LoginError> {
+    if owner_of(app, device_id).await?.is_none() {
+        return Err(LoginError::UnknownDevice);
+    }
+    let challenge = shared::random::token::<32>();
+    let now = shared::time::now_secs();
+    let mut item = db::key(format!("CHALLENGE#{challenge}"), "CHALLENGE");
+    item.extend([
+        ("deviceId".to_owned(), s(device_id)),
+        ("expiresAt".to_owned(), n(now + CHALLENGE_TTL)),
+        ("ttl".to_owned(), n(now + CHALLENGE_TTL + 3600)),
+    ]);
+    app.db
+        .put_item()
+        .table_name(&app.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(challenge)
+}
+
+/// Signs in with a device key: the challenge is consumed first (so it works
+/// once, right or wrong), then the signature over its UTF-8 bytes is checked.
+pub async fn device_login(
+    app: &App,
+    device_id: &str,
+    challenge: &str,
+    signature_b64: &str,
+) -> Result<TokenResponse, LoginError> {
+    let now = shared::time::now_secs();
+    let consumed = app
+        .db
+        .delete_item()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("CHALLENGE#{challenge}"), "CHALLENGE")))
+        .condition_expression("attribute_exists(pk) AND deviceId = :device")
+        .expression_attribute_values(":device", s(device_id))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await;
+    let consumed = match consumed {
+        Ok(out) => out.attributes.unwrap_or_default(),
+        Err(e) if db::is_condition_failed(&e) => return Err(LoginError::InvalidChallenge),
+        Err(e) => return Err(StoreError::from_sdk(e).into()),
+    };
+    if num(&consumed, "expiresAt").is_none_or(|e| e <= now) {
+        return Err(LoginError::InvalidChallenge);
+    }
+    let user_id = owner_of(app, device_id).await?.ok_or(LoginError::InvalidCredentials)?;
+    let device = load_device(app, &user_id, device_id)
+        .await?
+        .ok_or(LoginError::InvalidCredentials)?;
+    let verifies = text(&device, "publicKey")
+        .and_then(|k| data_encoding::BASE64URL_NOPAD.decode(k.as_bytes()).ok())
+        .and_then(|der| VerifyingKey::from_public_key_der(&der).ok())
+        .zip(
+            data_encoding::BASE64URL_NOPAD
+                .decode(signature_b64.trim_end_matches('=').as_bytes())
+                .ok()
+                .and_then(|der| Signature::from_der(&der).ok()),
+        )
+        .is_some_and(|(key, signature)| key.verify(challenge.as_bytes(), &signature).is_ok());
+    if !verifies {
+        return Err(LoginError::InvalidCredentials);
+    }
+    touch(app, &user_id, device_id, false).await?;
+    let account = crate::accounts::load(app, &user_id)
+        .await?
+        .ok_or(LoginError::InvalidCredentials)?;
+    sessions::issue(app, &account, &["hwk"], now).await
+}
+
+async fn touch(app: &App, user_id: &str, device_id: &str, reset_pattern: bool) -> Result<(), StoreError> {
+    let expression = if reset_pattern {
+        "SET lastUsedAt = :now, patternFailures = :zero"
+    } else {
+        "SET lastUsedAt = :now"
+    };
+    let mut update = app
+        .db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(device_key(user_id, device_id)))
+        .update_expression(expression)
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":now", n(shared::time::now_secs()));
+    if reset_pattern {
+        update = update.expression_attribute_values(":zero", n(0));
+    }
+    update.send().await.map_err(StoreError::from_sdk)?;
+    Ok(())
+}
+
+/// Sets (or replaces) the pattern of one of the user's devices.
+pub async fn set_pattern(app: &App, user_id: &str, device_id: &str, pattern: &Pattern) -> Result<(), LoginError> {
+    let hash = app.hasher.hash(&pattern.canonical());
+    let result = app
+        .db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(device_key(user_id, device_id)))
+        .update_expression("SET patternHash = :hash, patternFailures = :zero")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":hash", s(hash))
+        .expression_attribute_values(":zero", n(0))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if db::is_condition_failed(&e) => Err(LoginError::NotFound),
+        Err(e) => Err(StoreError::from_sdk(e).into()),
+    }
+}
+
+/// Signs in with a device's pattern. Each attempt reserves a slot first, so the
+/// fifth wrong pattern disables pattern login even under parallel guessing.
+pub async fn pattern_login(app: &App, device_id: &str, pattern: &Pattern) -> Result<TokenResponse, LoginError> {
+    let user_id = owner_of(app, device_id).await?.ok_or(LoginError::InvalidCredentials)?;
+    let reserved = app
+        .db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(device_key(&user_id, device_id)))
+        .update_expression("SET patternFailures = if_not_exists(patternFailures, :zero) + :one")
+        .condition_expression(
+            "attribute_exists(patternHash) AND (attribute_not_exists(patternFailures) OR patternFailures < :max)",
+        )
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":max", n(MAX_PATTERN_FAILURES))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    let device = match reserved {
+        Ok(out) => out.attributes.unwrap_or_default(),
+        Err(e) if db::is_condition_failed(&e) => {
+            let device = load_device(app, &user_id, device_id).await?.unwrap_or_default();
+            return Err(if device.contains_key("patternHash") {
+                LoginError::PatternLocked
+            } else {
+                // No pattern set on this device: same answer as a wrong one.
+                LoginError::InvalidCredentials
+            });
+        }
+        Err(e) => return Err(StoreError::from_sdk(e).into()),
+    };
+    let correct = text(&device, "patternHash").is_some_and(|h| app.hasher.verify(&pattern.canonical(), &h));
+    if !correct {
+        return Err(LoginError::InvalidCredentials);
+    }
+    touch(app, &user_id, device_id, true).await?;
+    let account = crate::accounts::load(app, &user_id)
+        .await?
+        .ok_or(LoginError::InvalidCredentials)?;
+    sessions::issue(app, &account, &["pattern"], shared::time::now_secs()).await
+}
+
+/// Re-enables pattern login on every device of the user (after a password login).
+pub async fn reset_pattern_locks(app: &App, user_id: &str) -> Result<(), StoreError> {
+    for item in device_items(app, user_id).await? {
+        if num(&item, "patternFailures").unwrap_or(0) == 0 {
+            continue;
+        }
+        if let Some(device_id) = text(&item, "deviceId") {
+            app.db
+                .update_item()
+                .table_name(&app.table)
+                .set_key(Some(device_key(user_id, &device_id)))
+                .update_expression("SET patternFailures = :zero")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+        }
+    }
+    Ok(())
+}

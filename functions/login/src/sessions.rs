@@ -1,0 +1,459 @@
+//! Sign-ins and their tokens: password login (with the OTP second factor), OTP
+//! enrolment, refresh-token rotation with reuse detection, and logout.
+//!
+//! A sign-in is a *family* (`FAMILY#<id>`) of refresh tokens (`REFRESH#<sha256>`;
+//! only hashes are stored). Each refresh marks the presented token used and adds
+//! its successor in one transaction; presenting a used token again revokes the
+//! family, because only a thief or a replay can do that.
+
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use data_encoding::HEXLOWER;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use shared::auth::{ACCESS_TOKEN_TTL, Claims, Principal};
+
+use crate::App;
+use crate::accounts::{self, Account};
+use crate::db::{self, StoreError, n, s, text};
+use crate::error::LoginError;
+use crate::{devices, throttle, totp};
+
+/// Refresh-token lifetime.
+pub const REFRESH_TTL: i64 = 14 * 24 * 3600;
+/// MFA-token lifetime.
+pub const MFA_TTL: i64 = 300;
+
+/// What a successful sign-in answers (api.md TokenResponse).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResponse {
+    /// ES256 JWT.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds.
+    pub expires_in: i64,
+    /// Opaque, single use.
+    pub refresh_token: String,
+    /// The user.
+    pub user_id: String,
+    /// `citizen` or `official`.
+    pub role: &'static str,
+    /// Authentication methods.
+    pub amr: Vec<String>,
+}
+
+/// A password sign-in that needs its second factor.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaRequired {
+    /// Always true.
+    pub mfa_required: bool,
+    /// Presented with the code at `/v1/auth/login/otp`.
+    pub mfa_token: String,
+    /// `["otp"]`.
+    pub methods: Vec<&'static str>,
+}
+
+/// The outcome of a correct password.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    /// Signed in.
+    Tokens(TokenResponse),
+    /// OTP needed.
+    Mfa(MfaRequired),
+}
+
+fn digest(token: &str) -> String {
+    HEXLOWER.encode(&Sha256::digest(token.as_bytes()))
+}
+
+/// Issues an access token and a new refresh-token family.
+pub async fn issue(app: &App, account: &Account, amr: &[&str], auth_time: i64) -> Result<TokenResponse, LoginError> {
+    let now = shared::time::now_secs();
+    let family_id = shared::random::uuid();
+    let refresh = shared::random::token::<32>();
+    let mut family = db::key(format!("FAMILY#{family_id}"), "FAMILY");
+    family.extend([
+        ("userId".to_owned(), s(&account.user_id)),
+        ("amr".to_owned(), db::str_list(amr)),
+        ("authTime".to_owned(), n(auth_time)),
+        ("revoked".to_owned(), aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
+        ("ttl".to_owned(), n(now + REFRESH_TTL + 3600)),
+    ]);
+    let put = |item| {
+        Put::builder()
+            .table_name(&app.table)
+            .set_item(Some(item))
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .map_err(StoreError::build)
+    };
+    app.db
+        .transact_write_items()
+        .transact_items(put(family)?)
+        .transact_items(put(refresh_item(&refresh, &family_id, &account.user_id, now))?)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(token_response(app, account, amr, auth_time, refresh))
+}
+
+fn refresh_item(token: &str, family_id: &str, user_id: &str, now: i64) -> db::Item {
+    let mut item = db::key(format!("REFRESH#{}", digest(token)), "REFRESH");
+    item.extend([
+        ("familyId".to_owned(), s(family_id)),
+        ("userId".to_owned(), s(user_id)),
+        ("used".to_owned(), aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
+        ("expiresAt".to_owned(), n(now + REFRESH_TTL)),
+        ("ttl".to_owned(), n(now + REFRESH_TTL + 3600)),
+    ]);
+    item
+}
+
+fn token_response(app: &App, account: &Account, amr: &[&str], auth_time: i64, refresh: String) -> TokenResponse {
+    let now = shared::time::now_secs();
+    let claims = Claims {
+        iss: app.issuer.clone(),
+        aud: shared::auth::AUDIENCE.to_owned(),
+        sub: account.user_id.clone(),
+        role: account.role,
+        scope: (account.role == shared::auth::Role::Official).then(|| account.scopes.join(" ")),
+        amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+        auth_time,
+        iat: now,
+        exp: now + ACCESS_TOKEN_TTL,
+        jti: shared::random::uuid(),
+    };
+    TokenResponse {
+        access_token: app.keys.signer.sign(&claims),
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL,
+        refresh_token: refresh,
+        user_id: account.user_id.clone(),
+        role: account.role.as_str(),
+        amr: claims.amr,
+    }
+}
+
+/// Checks a loginId and password, with lockout and equal timing for unknown ids.
+pub async fn password_login(app: &App, login_id: &str, password: &str) -> Result<PasswordOutcome, LoginError> {
+    let attempt = throttle::reserve(app, login_id).await?;
+    let account = accounts::load_by_login_id(app, login_id).await?;
+    let correct = match &account {
+        Some(a) if password.chars().count() <= crate::inputs::PASSWORD_CHARS.end().to_owned() => {
+            app.hasher.verify(password, &a.password_hash)
+        }
+        _ => {
+            app.hasher.verify_dummy(password);
+            false
+        }
+    };
+    let account = match (account, correct) {
+        (Some(account), true) => account,
+        (account, _) => {
+            record_failure(app, login_id, attempt, account.as_ref()).await?;
+            return Err(LoginError::InvalidCredentials);
+        }
+    };
+    if account.otp_secret.is_some() {
+        throttle::refund(app, login_id).await?;
+        let token = shared::random::token::<32>();
+        let now = shared::time::now_secs();
+        let mut item = db::key(format!("MFA#{}", digest(&token)), "MFA");
+        item.extend([
+            ("userId".to_owned(), s(&account.user_id)),
+            ("loginId".to_owned(), s(&account.login_id)),
+            ("expiresAt".to_owned(), n(now + MFA_TTL)),
+            ("ttl".to_owned(), n(now + MFA_TTL + 3600)),
+        ]);
+        app.db
+            .put_item()
+            .table_name(&app.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        return Ok(PasswordOutcome::Mfa(MfaRequired {
+            mfa_required: true,
+            mfa_token: token,
+            methods: vec!["otp"],
+        }));
+    }
+    signed_in_with_password(app, &account).await?;
+    Ok(PasswordOutcome::Tokens(
+        issue(app, &account, &["pwd"], shared::time::now_secs()).await?,
+    ))
+}
+
+async fn record_failure(app: &App, login_id: &str, attempt: i64, account: Option<&Account>) -> Result<(), LoginError> {
+    if let Some(until) = throttle::failed(app, login_id, attempt).await?
+        && let Some(account) = account
+    {
+        app.events
+            .publish_or_log("auth.locked", &account.user_id, json!({ "lockedUntil": shared::time::rfc3339(until) }))
+            .await;
+    }
+    Ok(())
+}
+
+/// A completed password sign-in resets the failure count and re-enables pattern
+/// login on the user's devices.
+async fn signed_in_with_password(app: &App, account: &Account) -> Result<(), LoginError> {
+    throttle::clear(app, &account.login_id).await?;
+    devices::reset_pattern_locks(app, &account.user_id).await?;
+    Ok(())
+}
+
+/// The second factor: an MFA token from the password step and a TOTP code.
+pub async fn otp_login(app: &App, mfa_token: &str, code: &str) -> Result<TokenResponse, LoginError> {
+    let now = shared::time::now_secs();
+    let mfa_key = db::key(format!("MFA#{}", digest(mfa_token)), "MFA");
+    let mfa = app
+        .db
+        .get_item()
+        .table_name(&app.table)
+        .set_key(Some(mfa_key.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?
+        .item
+        .filter(|i| db::num(i, "expiresAt").is_some_and(|e| e > now))
+        .ok_or(LoginError::InvalidMfaToken)?;
+    let user_id = text(&mfa, "userId").ok_or(LoginError::InvalidMfaToken)?;
+    let account = accounts::load(app, &user_id).await?.ok_or(LoginError::InvalidMfaToken)?;
+    let secret = account.otp_secret.clone().ok_or(LoginError::InvalidMfaToken)?;
+    let attempt = throttle::reserve(app, &account.login_id).await?;
+    let Some(step) = totp::matching_step(&secret, code, now) else {
+        record_failure(app, &account.login_id, attempt, Some(&account)).await?;
+        return Err(LoginError::InvalidOtp);
+    };
+    // Consume the MFA token and the code's time step together: each works once.
+    let delete = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(&app.table)
+        .set_key(Some(mfa_key))
+        .condition_expression("attribute_exists(pk)")
+        .build()
+        .map_err(StoreError::build)?;
+    let update = Update::builder()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("USER#{user_id}"), "PROFILE")))
+        .update_expression("SET otpLastStep = :step")
+        .condition_expression("attribute_not_exists(otpLastStep) OR otpLastStep < :step")
+        .expression_attribute_values(":step", n(step))
+        .build()
+        .map_err(StoreError::build)?;
+    let result = app
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().delete(delete).build())
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .send()
+        .await;
+    if let Err(e) = result {
+        let codes = db::cancellation_codes(&e).ok_or_else(|| StoreError::from_sdk(e))?;
+        if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") {
+            throttle::refund(app, &account.login_id).await?;
+            return Err(LoginError::InvalidMfaToken);
+        }
+        record_failure(app, &account.login_id, attempt, Some(&account)).await?;
+        return Err(LoginError::OtpReplayed);
+    }
+    signed_in_with_password(app, &account).await?;
+    issue(app, &account, &["pwd", "otp"], now).await
+}
+
+/// Starts TOTP enrolment: a new secret, active once confirmed. Replacing an
+/// active OTP needs a strong, recent sign-in, so a stolen password-only session
+/// cannot swap the second factor.
+pub async fn start_otp(app: &App, principal: &Principal) -> Result<(String, String), LoginError> {
+    let account = accounts::load(app, &principal.user_id).await?.ok_or(LoginError::NotFound)?;
+    if account.otp_secret.is_some() && principal.require_strong(shared::time::now_secs()).is_err() {
+        return Err(LoginError::StepUpRequired);
+    }
+    let secret = totp::new_secret();
+    app.db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("USER#{}", account.user_id), "PROFILE")))
+        .update_expression("SET otpPending = :secret")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":secret", s(&secret))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let uri = totp::otpauth_uri(&secret, &account.login_id);
+    Ok((secret, uri))
+}
+
+/// Confirms enrolment with a code from the new secret; OTP is then required.
+pub async fn confirm_otp(app: &App, principal: &Principal, code: &str) -> Result<(), LoginError> {
+    let account = accounts::load(app, &principal.user_id).await?.ok_or(LoginError::NotFound)?;
+    let pending = account.otp_pending.ok_or(LoginError::OtpNotStarted)?;
+    let step = totp::matching_step(&pending, code, shared::time::now_secs()).ok_or(LoginError::InvalidOtp)?;
+    let result = app
+        .db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("USER#{}", account.user_id), "PROFILE")))
+        .update_expression("SET otpSecret = :secret, otpLastStep = :step REMOVE otpPending")
+        .condition_expression("otpPending = :secret")
+        .expression_attribute_values(":secret", s(&pending))
+        .expression_attribute_values(":step", n(step))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if db::is_condition_failed(&e) => Err(LoginError::OtpNotStarted),
+        Err(e) => Err(StoreError::from_sdk(e).into()),
+    }
+}
+
+/// Rotates a refresh token. Presenting a used one revokes its whole sign-in.
+pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError> {
+    let key = db::key(format!("REFRESH#{}", digest(token)), "REFRESH");
+    for _ in 0..3 {
+        let now = shared::time::now_secs();
+        let current = app
+            .db
+            .get_item()
+            .table_name(&app.table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item
+            .filter(|i| db::num(i, "expiresAt").is_some_and(|e| e > now))
+            .ok_or(LoginError::InvalidRefreshToken)?;
+        let family_id = text(&current, "familyId").ok_or(LoginError::InvalidRefreshToken)?;
+        if db::flag(&current, "used") {
+            return Err(reuse(app, &family_id).await);
+        }
+        let family = app
+            .db
+            .get_item()
+            .table_name(&app.table)
+            .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item
+            .filter(|f| !db::flag(f, "revoked"))
+            .ok_or(LoginError::InvalidRefreshToken)?;
+        let user_id = text(&family, "userId").ok_or(LoginError::InvalidRefreshToken)?;
+        // The profile is read again so that changed scopes take effect.
+        let account = accounts::load(app, &user_id).await?.ok_or(LoginError::InvalidRefreshToken)?;
+        let amr = db::list(&family, "amr");
+        let auth_time = db::num(&family, "authTime").unwrap_or(now);
+        let next = shared::random::token::<32>();
+        let f = |v: bool| aws_sdk_dynamodb::types::AttributeValue::Bool(v);
+        let mark_used = Update::builder()
+            .table_name(&app.table)
+            .set_key(Some(key.clone()))
+            .update_expression("SET used = :true")
+            .condition_expression("attribute_exists(pk) AND used = :false")
+            .expression_attribute_values(":true", f(true))
+            .expression_attribute_values(":false", f(false))
+            .build()
+            .map_err(StoreError::build)?;
+        let keep_family = Update::builder()
+            .table_name(&app.table)
+            .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+            .update_expression("SET #ttl = :ttl")
+            .condition_expression("revoked = :false")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":ttl", n(now + REFRESH_TTL + 3600))
+            .expression_attribute_values(":false", f(false))
+            .build()
+            .map_err(StoreError::build)?;
+        let successor = Put::builder()
+            .table_name(&app.table)
+            .set_item(Some(refresh_item(&next, &family_id, &user_id, now)))
+            .build()
+            .map_err(StoreError::build)?;
+        let result = app
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(mark_used).build())
+            .transact_items(TransactWriteItem::builder().update(keep_family).build())
+            .transact_items(TransactWriteItem::builder().put(successor).build())
+            .send()
+            .await;
+        let codes = match result {
+            Ok(_) => {
+                let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+                return Ok(token_response(app, &account, &amr, auth_time, next));
+            }
+            Err(e) => db::cancellation_codes(&e).ok_or_else(|| StoreError::from_sdk(e))?,
+        };
+        match (codes.first().map(String::as_str), codes.get(1).map(String::as_str)) {
+            // Someone else rotated this token first: a reuse.
+            (Some("ConditionalCheckFailed"), _) => return Err(reuse(app, &family_id).await),
+            (_, Some("ConditionalCheckFailed")) => return Err(LoginError::InvalidRefreshToken),
+            // A conflicting transaction on the same items: look again.
+            _ => continue,
+        }
+    }
+    Err(LoginError::InvalidRefreshToken)
+}
+
+/// Revokes the family after a reuse; tells the user once.
+async fn reuse(app: &App, family_id: &str) -> LoginError {
+    let revoked = app
+        .db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+        .update_expression("SET revoked = :true")
+        .condition_expression("attribute_exists(pk) AND revoked = :false")
+        .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .expression_attribute_values(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match revoked {
+        Ok(out) => {
+            if let Some(user_id) = out.attributes.as_ref().and_then(|a| text(a, "userId")) {
+                tracing::warn!(family_id, "refresh token reused; sign-in revoked");
+                app.events
+                    .publish_or_log("auth.refresh_reused", &user_id, json!({ "familyId": family_id }))
+                    .await;
+            }
+            LoginError::RefreshReused
+        }
+        Err(e) if db::is_condition_failed(&e) => LoginError::RefreshReused,
+        Err(e) => StoreError::from_sdk(e).into(),
+    }
+}
+
+/// Ends the sign-in of `token` (unknown tokens are ignored: logout is idempotent).
+pub async fn logout(app: &App, token: &str) -> Result<(), LoginError> {
+    let item = app
+        .db
+        .get_item()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("REFRESH#{}", digest(token)), "REFRESH")))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?
+        .item;
+    let Some(family_id) = item.as_ref().and_then(|i| text(i, "familyId")) else {
+        return Ok(());
+    };
+    app.db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+        .update_expression("SET revoked = :true")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| if db::is_condition_failed(&e) { Ok(()) } else { Err(StoreError::from_sdk(e).into()) })
+}

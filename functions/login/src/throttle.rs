@@ -1,0 +1,123 @@
+//! Lockout of a loginId after 5 consecutive failed sign-ins (passwords and OTP
+//! codes alike) for 15 minutes.
+//!
+//! Each attempt first *reserves* a slot with a conditional increment, and only
+//! then is the secret checked; so even many parallel guesses get at most five
+//! checks before the lock, with no read-modify-write race. Unknown loginIds are
+//! counted the same way, so a lock never reveals whether an account exists.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use crate::App;
+use crate::db::{self, StoreError, n, num};
+use crate::error::LoginError;
+
+/// Failures that lock a loginId.
+pub const MAX_FAILURES: i64 = 5;
+/// How long a lock lasts.
+pub const LOCK_SECS: i64 = 15 * 60;
+/// A reservation older than this no longer blocks (its request died).
+const STALE_SECS: i64 = 60;
+
+fn key(login_id: &str) -> db::Item {
+    db::key(format!("THROTTLE#{login_id}"), "THROTTLE")
+}
+
+/// Reserves one attempt for `login_id`: its number (1-5), or `Locked`.
+pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
+    let now = shared::time::now_secs();
+    let result = app
+        .db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(key(login_id)))
+        .update_expression("SET failures = if_not_exists(failures, :zero) + :one, touchedAt = :now, #ttl = :ttl")
+        .condition_expression(
+            "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now) \
+             AND (attribute_not_exists(failures) OR failures < :max OR touchedAt < :stale)",
+        )
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":max", n(MAX_FAILURES))
+        .expression_attribute_values(":stale", n(now - STALE_SECS))
+        .expression_attribute_values(":ttl", n(now + 2 * LOCK_SECS))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(out.attributes.as_ref().and_then(|a| num(a, "failures")).unwrap_or(1)),
+        Err(e) if db::is_condition_failed(&e) => {
+            let item = app
+                .db
+                .get_item()
+                .table_name(&app.table)
+                .set_key(Some(key(login_id)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?
+                .item
+                .unwrap_or_default();
+            // Either locked, or five attempts are being checked right now.
+            let retry_after = num(&item, "lockedUntil").map_or(1, |until| until - now);
+            Err(LoginError::Locked {
+                retry_after: retry_after.max(1),
+            })
+        }
+        Err(e) => Err(StoreError::from_sdk(e).into()),
+    }
+}
+
+/// Records that attempt number `attempt` failed; locks the loginId when it was
+/// the fifth. Returns the lock's end when this failure locked it.
+pub async fn failed(app: &App, login_id: &str, attempt: i64) -> Result<Option<i64>, StoreError> {
+    if attempt < MAX_FAILURES {
+        return Ok(None);
+    }
+    let until = shared::time::now_secs() + LOCK_SECS;
+    app.db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(key(login_id)))
+        .update_expression("SET lockedUntil = :until, failures = :zero, #ttl = :ttl")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":until", n(until))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":ttl", n(until + LOCK_SECS))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(Some(until))
+}
+
+/// Gives back a reserved attempt that turned out right for the first factor
+/// while the second is still to come (it must not reset the count: otherwise a
+/// thief with the password could guess OTP codes forever).
+pub async fn refund(app: &App, login_id: &str) -> Result<(), StoreError> {
+    app.db
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(key(login_id)))
+        .update_expression("SET failures = failures - :one")
+        .condition_expression("failures > :zero")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":zero", n(0))
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| if db::is_condition_failed(&e) { Ok(()) } else { Err(StoreError::from_sdk(e)) })
+}
+
+/// A completed sign-in resets the count.
+pub async fn clear(app: &App, login_id: &str) -> Result<(), StoreError> {
+    app.db
+        .delete_item()
+        .table_name(&app.table)
+        .set_key(Some(key(login_id)))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Test harness: a fresh stack on the emulator, the login App in-process, and
+//! helpers that speak HTTP shapes (status, headers, JSON) as a client would.
+#![allow(dead_code)]
+
+use devstack::TestStack;
+use lambda_http::http::{HeaderMap, Method, StatusCode};
+use lambda_http::{Body, Request};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::EncodePublicKey;
+use serde_json::{Value, json};
+
+pub struct Harness {
+    pub stack: TestStack,
+    pub app: login::App,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert!(!self.header("x-request-id").is_empty(), "every response carries x-request-id");
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        self
+    }
+
+    pub fn str(&self, field: &str) -> String {
+        self.body[field].as_str().unwrap_or_else(|| panic!("no `{field}` in {}", self.body)).to_owned()
+    }
+}
+
+pub const PASSWORD: &str = "correct-Horse-battery-7";
+
+impl Harness {
+    pub async fn new() -> Self {
+        let stack = TestStack::new().await;
+        let env = stack.env("login");
+        let sdk = shared::aws::sdk_config(&env).await;
+        let app = login::App::from_env(&env, &sdk).await.expect("login starts on the test stack");
+        Self { stack, app }
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        let mut builder = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path);
+        if body.is_some() {
+            builder = builder.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
+        self.raw(builder.body(body).unwrap()).await
+    }
+
+    pub async fn raw(&self, req: Request) -> Reply {
+        let response = self.app.handle(req).await;
+        let (parts, body) = response.into_parts();
+        let bytes: Vec<u8> = match body {
+            Body::Empty => vec![],
+            Body::Text(t) => t.into_bytes(),
+            Body::Binary(b) => b,
+            _ => vec![],
+        };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send("POST", path, Some(body), &[]).await
+    }
+
+    pub async fn authed(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
+        let auth = format!("Bearer {token}");
+        self.send(method, path, body, &[("authorization", &auth)]).await
+    }
+
+    /// Signs up `login_id` with [`PASSWORD`]; returns the user id.
+    pub async fn signup(&self, login_id: &str) -> String {
+        let r = self
+            .post(
+                "/v1/auth/signup",
+                json!({"loginId": login_id, "password": PASSWORD, "name": "홍길동", "phone": "010-1234-5678"}),
+            )
+            .await;
+        r.expect(201);
+        r.str("userId")
+    }
+
+    pub async fn login(&self, login_id: &str, password: &str) -> Reply {
+        self.post("/v1/auth/login", json!({"loginId": login_id, "password": password}))
+            .await
+    }
+
+    /// Signs up and logs in; returns the token response.
+    pub async fn citizen(&self, login_id: &str) -> Value {
+        self.signup(login_id).await;
+        let r = self.login(login_id, PASSWORD).await;
+        r.expect(200);
+        r.body
+    }
+
+    /// Registers a fresh device key for the holder of `token`.
+    pub async fn device(&self, token: &str) -> (String, SigningKey) {
+        let key = SigningKey::random(&mut rand_core::OsRng);
+        let r = self
+            .authed(
+                "POST",
+                "/v1/auth/devices",
+                token,
+                Some(json!({"deviceName": "Galaxy S26", "publicKey": spki(&key)})),
+            )
+            .await;
+        r.expect(201);
+        (r.str("deviceId"), key)
+    }
+
+    /// The signing keys the stack's secret holds (what only `login` may read).
+    pub async fn signing_keys(&self) -> login::signing::KeySet {
+        let env = self.stack.env("login");
+        let sdk = self.stack.sdk_config().await;
+        let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+            .get_secret_value()
+            .secret_id(env.require("SIGNING_KEYS_SECRET_ID").unwrap())
+            .send()
+            .await
+            .unwrap();
+        login::signing::KeySet::from_json(secret.secret_string().unwrap()).unwrap()
+    }
+
+    pub fn issuer(&self) -> String {
+        self.stack.env("login").require("TOKEN_ISSUER").unwrap()
+    }
+
+    pub fn table(&self) -> String {
+        self.stack.env("login").require("LOGIN_TABLE").unwrap()
+    }
+
+    pub async fn db(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.stack.sdk_config().await)
+    }
+
+    /// Events of `kind` published so far.
+    pub async fn events_of(&self, kind: &str) -> Vec<Value> {
+        self.stack
+            .events()
+            .await
+            .into_iter()
+            .filter(|e| e["type"] == kind)
+            .collect()
+    }
+}
+
+pub fn spki(key: &SigningKey) -> String {
+    let der = key.verifying_key().to_public_key_der().unwrap();
+    data_encoding::BASE64URL_NOPAD.encode(der.as_bytes())
+}
+
+/// base64url DER ECDSA-P256-SHA256 over the UTF-8 bytes of `message`.
+pub fn sign(key: &SigningKey, message: &str) -> String {
+    use p256::ecdsa::signature::Signer;
+    let sig: p256::ecdsa::Signature = key.sign(message.as_bytes());
+    data_encoding::BASE64URL_NOPAD.encode(sig.to_der().as_bytes())
+}
+
+/// The TOTP code of a base32 secret `offset` steps from now.
+pub fn totp_at(secret: &str, offset: i64) -> String {
+    let raw = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
+    let step = shared::time::now_secs() / 30 + offset;
+    format!("{:06}", login::totp::hotp(&raw, step as u64))
+}

@@ -1,0 +1,39 @@
+//! The one place the AWS SDK configuration is built.
+//!
+//! Region defaults to ap-northeast-2 (Seoul). `AWS_ENDPOINT_URL` points every client
+//! at a local emulator; S3 clients then use path-style addressing, since an
+//! emulator on 127.0.0.1 has no per-bucket host names. The config is the expensive
+//! part of a cold start: build it once in `main` and derive every client from it.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+
+use crate::config::Env;
+
+/// The region used when `AWS_REGION` is not set.
+pub const DEFAULT_REGION: &str = "ap-northeast-2";
+
+/// Builds the SDK configuration from `env`.
+///
+/// For an explicit map (tests, devstack) the credentials in the map are used as
+/// static credentials, so tests never depend on the developer's AWS profile.
+pub async fn sdk_config(env: &Env) -> SdkConfig {
+    let region = env.get("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region));
+    if let Some(endpoint) = env.get("AWS_ENDPOINT_URL") {
+        loader = loader.endpoint_url(endpoint);
+    }
+    if let Env::Map(_) = env
+        && let (Some(id), Some(secret)) = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"))
+    {
+        let token = env.get("AWS_SESSION_TOKEN");
+        loader = loader.credentials_provider(Credentials::new(id, secret, token, None, "pocketgov-env"));
+    }
+    loader.load().await
+}
+
+/// Whether S3 clients must use path-style addressing (true when an endpoint
+/// override points at an emulator).
+pub fn s3_force_path_style(env: &Env) -> bool {
+    env.get("AWS_ENDPOINT_URL").is_some()
+}

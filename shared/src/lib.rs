@@ -1,0 +1,16 @@
+//! What two or more pocketgov functions need, in one place so that every function
+//! behaves the same at the edge: configuration, the AWS SDK config, the HTTP edge
+//! (JSON parsing, problem+json errors, request ids), access-token verification,
+//! idempotency, domain events, telemetry and the typed values parsed at the edge.
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod aws;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod idempotency;
+pub mod phone;
+pub mod random;
+pub mod telemetry;
+pub mod time;
