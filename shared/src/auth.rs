@@ -112,7 +112,11 @@ impl PublicKey {
 
     /// Reads one JWK.
     pub fn from_jwk(jwk: &Value) -> Result<Self, KeyError> {
-        let field = |name: &'static str| jwk.get(name).and_then(Value::as_str).ok_or(KeyError::BadJwk(name));
+        let field = |name: &'static str| {
+            jwk.get(name)
+                .and_then(Value::as_str)
+                .ok_or(KeyError::BadJwk(name))
+        };
         if field("kty")? != "EC" || field("crv")? != "P-256" {
             return Err(KeyError::BadJwk("kty/crv"));
         }
@@ -120,11 +124,20 @@ impl PublicKey {
             let bytes = BASE64URL_NOPAD
                 .decode(field(name)?.as_bytes())
                 .map_err(|_| KeyError::BadJwk(name))?;
-            if bytes.len() == 32 { Ok(bytes) } else { Err(KeyError::BadJwk(name)) }
+            if bytes.len() == 32 {
+                Ok(bytes)
+            } else {
+                Err(KeyError::BadJwk(name))
+            }
         };
         let (x, y) = (coord("x")?, coord("y")?);
-        let point = p256::EncodedPoint::from_affine_coordinates(x.as_slice().into(), y.as_slice().into(), false);
-        let key = VerifyingKey::from_encoded_point(&point).map_err(|_| KeyError::BadJwk("point"))?;
+        let point = p256::EncodedPoint::from_affine_coordinates(
+            x.as_slice().into(),
+            y.as_slice().into(),
+            false,
+        );
+        let key =
+            VerifyingKey::from_encoded_point(&point).map_err(|_| KeyError::BadJwk("point"))?;
         Ok(Self {
             kid: field("kid")?.to_owned(),
             key,
@@ -145,14 +158,17 @@ pub struct TokenSigner {
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("TokenSigner")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenSigner {
     /// Loads a PKCS#8 PEM P-256 private key.
     pub fn from_pkcs8_pem(kid: &str, pem: &str) -> Result<Self, KeyError> {
-        let key = SigningKey::from_pkcs8_pem(pem).map_err(|_| KeyError::BadPrivateKey(kid.to_owned()))?;
+        let key =
+            SigningKey::from_pkcs8_pem(pem).map_err(|_| KeyError::BadPrivateKey(kid.to_owned()))?;
         Ok(Self {
             kid: kid.to_owned(),
             key,
@@ -281,23 +297,38 @@ impl TokenVerifier {
     /// Verifies `token` at time `now` (Unix seconds) and returns its claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
-        let decode = |part: &str| BASE64URL_NOPAD.decode(part.as_bytes()).map_err(|_| TokenError::Malformed);
-        let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| TokenError::Malformed)?;
+        let decode = |part: &str| {
+            BASE64URL_NOPAD
+                .decode(part.as_bytes())
+                .map_err(|_| TokenError::Malformed)
+        };
+        let header: Value =
+            serde_json::from_slice(&decode(h)?).map_err(|_| TokenError::Malformed)?;
         // The algorithm is pinned: whatever the header says, only ES256 is tried.
         if header.get("alg").and_then(Value::as_str) != Some("ES256") {
             return Err(TokenError::Algorithm);
         }
-        let kid = header.get("kid").and_then(Value::as_str).ok_or(TokenError::UnknownKey)?;
-        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenError::UnknownKey)?;
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(TokenError::UnknownKey)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or(TokenError::UnknownKey)?;
         let signature = Signature::from_slice(&decode(s)?).map_err(|_| TokenError::Signature)?;
         let signed = &token[..h.len() + 1 + p.len()];
         key.key
             .verify(signed.as_bytes(), &signature)
             .map_err(|_| TokenError::Signature)?;
-        let claims: Claims = serde_json::from_slice(&decode(p)?).map_err(|_| TokenError::Malformed)?;
+        let claims: Claims =
+            serde_json::from_slice(&decode(p)?).map_err(|_| TokenError::Malformed)?;
         if claims.iss != self.issuer {
             return Err(TokenError::Issuer);
         }
@@ -323,13 +354,28 @@ impl TokenVerifier {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then_some(token.trim())
             })
-            .ok_or_else(|| invalid_token("A bearer access token is required.", "액세스 토큰이 필요합니다."))?;
-        let claims = self.verify(token, crate::time::now_secs()).map_err(|e| match e {
-            TokenError::Expired => invalid_token("The access token has expired.", "액세스 토큰이 만료되었습니다."),
-            _ => invalid_token("The access token is not valid.", "액세스 토큰이 올바르지 않습니다."),
-        })?;
+            .ok_or_else(|| {
+                invalid_token(
+                    "A bearer access token is required.",
+                    "액세스 토큰이 필요합니다.",
+                )
+            })?;
+        let claims = self
+            .verify(token, crate::time::now_secs())
+            .map_err(|e| match e {
+                TokenError::Expired => invalid_token(
+                    "The access token has expired.",
+                    "액세스 토큰이 만료되었습니다.",
+                ),
+                _ => invalid_token(
+                    "The access token is not valid.",
+                    "액세스 토큰이 올바르지 않습니다.",
+                ),
+            })?;
         Ok(Principal {
             user_id: claims.sub,
             role: claims.role,
@@ -406,7 +452,9 @@ impl Principal {
             )
             .with_header(
                 header::WWW_AUTHENTICATE,
-                format!(r#"Bearer error="insufficient_user_authentication", max_age={STEP_UP_MAX_AGE}"#),
+                format!(
+                    r#"Bearer error="insufficient_user_authentication", max_age={STEP_UP_MAX_AGE}"#
+                ),
             ))
         }
     }
@@ -457,20 +505,32 @@ mod tests {
     fn expired_wrong_issuer_and_wrong_audience_are_refused() {
         let (signer, verifier) = setup();
         let c = claims(1000);
-        assert_eq!(verifier.verify(&signer.sign(&c), 1000 + ACCESS_TOKEN_TTL), Err(TokenError::Expired));
+        assert_eq!(
+            verifier.verify(&signer.sign(&c), 1000 + ACCESS_TOKEN_TTL),
+            Err(TokenError::Expired)
+        );
         let mut other = claims(1000);
         other.iss = "https://evil".into();
-        assert_eq!(verifier.verify(&signer.sign(&other), 1001), Err(TokenError::Issuer));
+        assert_eq!(
+            verifier.verify(&signer.sign(&other), 1001),
+            Err(TokenError::Issuer)
+        );
         let mut other = claims(1000);
         other.aud = "someone-else".into();
-        assert_eq!(verifier.verify(&signer.sign(&other), 1001), Err(TokenError::Audience));
+        assert_eq!(
+            verifier.verify(&signer.sign(&other), 1001),
+            Err(TokenError::Audience)
+        );
     }
 
     #[test]
     fn alg_none_and_hs256_with_the_public_key_are_refused() {
         let (signer, verifier) = setup();
         let payload = BASE64URL_NOPAD.encode(&serde_json::to_vec(&claims(1000)).unwrap());
-        let none = format!("{}.{payload}.", BASE64URL_NOPAD.encode(br#"{"alg":"none","kid":"k1"}"#));
+        let none = format!(
+            "{}.{payload}.",
+            BASE64URL_NOPAD.encode(br#"{"alg":"none","kid":"k1"}"#)
+        );
         assert_eq!(verifier.verify(&none, 1001), Err(TokenError::Algorithm));
         // The classic confusion attack: HMAC keyed with the public key's bytes.
         let header = BASE64URL_NOPAD.encode(br#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#);
@@ -485,7 +545,10 @@ mod tests {
     fn token_from_another_key_with_the_same_kid_is_refused() {
         let (_, verifier) = setup();
         let intruder = TokenSigner::generate("k1");
-        assert_eq!(verifier.verify(&intruder.sign(&claims(1000)), 1001), Err(TokenError::Signature));
+        assert_eq!(
+            verifier.verify(&intruder.sign(&claims(1000)), 1001),
+            Err(TokenError::Signature)
+        );
     }
 
     #[test]
@@ -497,7 +560,10 @@ mod tests {
         c.role = Role::Official;
         let payload = BASE64URL_NOPAD.encode(&serde_json::to_vec(&c).unwrap());
         parts[1] = &payload;
-        assert_eq!(verifier.verify(&parts.join("."), 1001), Err(TokenError::Signature));
+        assert_eq!(
+            verifier.verify(&parts.join("."), 1001),
+            Err(TokenError::Signature)
+        );
     }
 
     #[test]

@@ -18,16 +18,22 @@ pub const DEFAULT_REGION: &str = "ap-northeast-2";
 /// For an explicit map (tests, devstack) the credentials in the map are used as
 /// static credentials, so tests never depend on the developer's AWS profile.
 pub async fn sdk_config(env: &Env) -> SdkConfig {
-    let region = env.get("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let region = env
+        .get("AWS_REGION")
+        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region));
     if let Some(endpoint) = env.get("AWS_ENDPOINT_URL") {
         loader = loader.endpoint_url(endpoint);
     }
     if let Env::Map(_) = env
-        && let (Some(id), Some(secret)) = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"))
+        && let (Some(id), Some(secret)) = (
+            env.get("AWS_ACCESS_KEY_ID"),
+            env.get("AWS_SECRET_ACCESS_KEY"),
+        )
     {
         let token = env.get("AWS_SESSION_TOKEN");
-        loader = loader.credentials_provider(Credentials::new(id, secret, token, None, "pocketgov-env"));
+        loader =
+            loader.credentials_provider(Credentials::new(id, secret, token, None, "pocketgov-env"));
     }
     loader.load().await
 }

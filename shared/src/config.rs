@@ -66,9 +66,9 @@ impl Env {
 
     /// The value of `name` parsed as `T`, or an error naming it.
     pub fn parse<T: FromStr>(&self, name: &str) -> Result<T, ConfigError> {
-        self.require(name)?
-            .parse()
-            .map_err(|_| ConfigError::new(name, format!("is not a valid {}", short_type_name::<T>())))
+        self.require(name)?.parse().map_err(|_| {
+            ConfigError::new(name, format!("is not a valid {}", short_type_name::<T>()))
+        })
     }
 
     /// The value of `name` parsed as `T`, or `default` when unset.
@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn missing_variable_is_named_in_the_error() {
         let err = env(&[]).require("LOGIN_TABLE").unwrap_err();
-        assert_eq!(err.to_string(), "environment variable `LOGIN_TABLE` is missing or empty");
+        assert_eq!(
+            err.to_string(),
+            "environment variable `LOGIN_TABLE` is missing or empty"
+        );
     }
 
     #[test]
@@ -111,7 +114,9 @@ mod tests {
 
     #[test]
     fn malformed_variable_names_it_without_its_value() {
-        let err = env(&[("TTL", "secret-ish")]).parse::<u32>("TTL").unwrap_err();
+        let err = env(&[("TTL", "secret-ish")])
+            .parse::<u32>("TTL")
+            .unwrap_err();
         assert!(err.to_string().contains("`TTL`"));
         assert!(!err.to_string().contains("secret-ish"));
     }

@@ -51,7 +51,12 @@ impl EventPublisher {
     }
 
     /// Publishes an event of type `kind` about `user_id`; returns its event id.
-    pub async fn publish(&self, kind: &str, user_id: &str, data: Value) -> Result<String, PublishError> {
+    pub async fn publish(
+        &self,
+        kind: &str,
+        user_id: &str,
+        data: Value,
+    ) -> Result<String, PublishError> {
         let event = DomainEvent {
             event_id: crate::random::uuid(),
             kind: kind.to_owned(),

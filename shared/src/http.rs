@@ -30,7 +30,10 @@ impl Lang {
     /// Picks the language `Accept-Language` prefers among Korean and English
     /// (highest q-value wins; on a tie the first listed).
     pub fn from_headers(headers: &HeaderMap) -> Lang {
-        let Some(value) = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
+        let Some(value) = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+        else {
             return Lang::En;
         };
         let mut best: Option<(f32, Lang)> = None;
@@ -220,8 +223,14 @@ impl ApiError {
         let mut response = Response::new(Body::Binary(body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.pick("en", "ko")));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        headers.insert(
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.pick("en", "ko")),
+        );
         for (name, value) in &self.headers {
             if let Ok(value) = HeaderValue::from_str(value) {
                 headers.append(name.clone(), value);
@@ -329,7 +338,12 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime != "application/json" && !mime.ends_with("+json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -353,7 +367,10 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn json_error(path: &str, err: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
-    if matches!(err.classify(), Category::Syntax | Category::Eof | Category::Io) {
+    if matches!(
+        err.classify(),
+        Category::Syntax | Category::Eof | Category::Io
+    ) {
         return ApiError::new(
             StatusCode::BAD_REQUEST,
             "request.malformed_json",
@@ -362,7 +379,11 @@ fn json_error(path: &str, err: &serde_json::Error) -> ApiError {
         );
     }
     let message = err.to_string();
-    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
     let parent = if path == "." { "" } else { path };
     let join = |name: &str| {
         if parent.is_empty() {
@@ -373,13 +394,27 @@ fn json_error(path: &str, err: &serde_json::Error) -> ApiError {
     };
     let (field, reason) = if let Some(name) = backticked(&message, "unknown field `") {
         // The path already ends at the unknown field itself.
-        let field = if parent.is_empty() { name.to_owned() } else { parent.to_owned() };
-        (field, Invalid::new("is not a known field", "알 수 없는 항목입니다"))
+        let field = if parent.is_empty() {
+            name.to_owned()
+        } else {
+            parent.to_owned()
+        };
+        (
+            field,
+            Invalid::new("is not a known field", "알 수 없는 항목입니다"),
+        )
     } else if let Some(name) = backticked(&message, "missing field `") {
         (join(name), Invalid::new("is required", "필수 항목입니다"))
     } else {
-        let field = if parent.is_empty() { "body".to_owned() } else { parent.to_owned() };
-        (field, Invalid::new(message, "값의 형식이 올바르지 않습니다"))
+        let field = if parent.is_empty() {
+            "body".to_owned()
+        } else {
+            parent.to_owned()
+        };
+        (
+            field,
+            Invalid::new(message, "값의 형식이 올바르지 않습니다"),
+        )
     };
     ApiError::validation(vec![FieldError { field, reason }])
 }
@@ -395,9 +430,10 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
         Ok(body) => {
             let mut response = Response::new(Body::Binary(body));
             *response.status_mut() = status;
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             response
         }
         Err(e) => ApiError::internal(e).to_response(Lang::En),
@@ -432,7 +468,11 @@ pub fn request_id(req: &Request) -> String {
 
 /// The path segments of `req`, without empty ones.
 pub fn segments(req: &Request) -> Vec<&str> {
-    req.uri().path().split('/').filter(|s| !s.is_empty()).collect()
+    req.uri()
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Runs a router for one request: renders errors as problem+json in the client's
@@ -509,9 +549,13 @@ mod tests {
 
     #[test]
     fn nested_unknown_and_wrong_type_fields_are_named_with_their_path() {
-        let p = problem(&parse_json::<Body1>(br#"{"loginId":"a","location":{"lat":1,"x":2}}"#).unwrap_err());
+        let p = problem(
+            &parse_json::<Body1>(br#"{"loginId":"a","location":{"lat":1,"x":2}}"#).unwrap_err(),
+        );
         assert_eq!(p["errors"][0]["field"], "location.x");
-        let p = problem(&parse_json::<Body1>(br#"{"loginId":"a","location":{"lat":"n"}}"#).unwrap_err());
+        let p = problem(
+            &parse_json::<Body1>(br#"{"loginId":"a","location":{"lat":"n"}}"#).unwrap_err(),
+        );
         assert_eq!(p["errors"][0]["field"], "location.lat");
     }
 
@@ -524,9 +568,14 @@ mod tests {
 
     #[test]
     fn malformed_and_trailing_json_are_refused() {
-        assert_eq!(parse_json::<Body1>(b"{").unwrap_err().code(), "request.malformed_json");
         assert_eq!(
-            parse_json::<Body1>(br#"{"loginId":"a"} x"#).unwrap_err().code(),
+            parse_json::<Body1>(b"{").unwrap_err().code(),
+            "request.malformed_json"
+        );
+        assert_eq!(
+            parse_json::<Body1>(br#"{"loginId":"a"} x"#)
+                .unwrap_err()
+                .code(),
             "request.malformed_json"
         );
     }
@@ -535,11 +584,20 @@ mod tests {
     fn korean_is_chosen_by_accept_language() {
         let mut h = HeaderMap::new();
         assert_eq!(Lang::from_headers(&h), Lang::En);
-        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("ko-KR,ko;q=0.9,en;q=0.8"));
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("ko-KR,ko;q=0.9,en;q=0.8"),
+        );
         assert_eq!(Lang::from_headers(&h), Lang::Ko);
-        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("en-US,ko;q=0.5"));
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("en-US,ko;q=0.5"),
+        );
         assert_eq!(Lang::from_headers(&h), Lang::En);
-        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("fr, ko;q=0.1"));
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("fr, ko;q=0.1"),
+        );
         assert_eq!(Lang::from_headers(&h), Lang::Ko);
     }
 
@@ -547,7 +605,10 @@ mod tests {
     fn problem_has_rfc9457_members_and_content_type() {
         let e = ApiError::not_found();
         let r = e.to_response(Lang::Ko);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
         let p: serde_json::Value = serde_json::from_slice(body_bytes_of(&r)).unwrap();
         assert_eq!(p["status"], 404);
         assert_eq!(p["title"], "찾을 수 없음");

@@ -81,7 +81,9 @@ impl Idempotency {
         })?;
         let key = value.to_str().unwrap_or("");
         let valid = (1..=64).contains(&key.len())
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if valid {
             Ok(key.to_owned())
         } else {
@@ -108,7 +110,12 @@ impl Idempotency {
     ///
     /// `scope` separates callers (use the user id), so one user's key never
     /// collides with another's.
-    pub async fn run<F, Fut>(&self, req: &Request, scope: &str, work: F) -> Result<Response<Body>, ApiError>
+    pub async fn run<F, Fut>(
+        &self,
+        req: &Request,
+        scope: &str,
+        work: F,
+    ) -> Result<Response<Body>, ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Response<Body>, ApiError>>,
@@ -119,7 +126,9 @@ impl Idempotency {
             Begin::Proceed(claim) => {
                 let result = work().await;
                 match &result {
-                    Ok(response) if response.status().as_u16() < 400 => self.finish(claim, response).await?,
+                    Ok(response) if response.status().as_u16() < 400 => {
+                        self.finish(claim, response).await?
+                    }
                     _ => self.release(claim).await,
                 }
                 result
@@ -128,7 +137,12 @@ impl Idempotency {
     }
 
     /// Takes the key, or tells why not.
-    pub async fn begin(&self, scope: &str, key: &str, fingerprint: &str) -> Result<Begin, ApiError> {
+    pub async fn begin(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Begin, ApiError> {
         let pk = format!("IDEMP#{scope}#{key}");
         // A record can vanish between the failed write and the read (released by a
         // failing first request); then try again.
@@ -155,9 +169,20 @@ impl Idempotency {
                 .send()
                 .await;
             match put {
-                Ok(_) => return Ok(Begin::Proceed(Claim { pk, created_at: now })),
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+                Ok(_) => {
+                    return Ok(Begin::Proceed(Claim {
+                        pk,
+                        created_at: now,
+                    }));
+                }
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => {
+                    return Err(ApiError::internal(
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                    ));
+                }
             }
             let existing = self
                 .db
@@ -170,7 +195,12 @@ impl Idempotency {
                 .await
                 .map_err(|e| ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
             let Some(item) = existing.item else { continue };
-            if item.get("fingerprint").and_then(|v| v.as_s().ok()).map(String::as_str) != Some(fingerprint) {
+            if item
+                .get("fingerprint")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                != Some(fingerprint)
+            {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "idempotency.key_reused",
@@ -178,7 +208,12 @@ impl Idempotency {
                     "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다.",
                 ));
             }
-            if item.get("state").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("running") {
+            if item
+                .get("state")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("running")
+            {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "idempotency.in_progress",
@@ -255,7 +290,12 @@ fn body_of(response: &Response<Body>) -> Vec<u8> {
 }
 
 fn replay(item: &std::collections::HashMap<String, AttributeValue>) -> Response<Body> {
-    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
     let status = item
         .get("statusCode")
         .and_then(|v| v.as_n().ok())
@@ -267,10 +307,17 @@ fn replay(item: &std::collections::HashMap<String, AttributeValue>) -> Response<
         .and_then(|v| v.as_b().ok())
         .map(|b| b.as_ref().to_vec())
         .unwrap_or_default();
-    let mut response = Response::new(if body.is_empty() { Body::Empty } else { Body::Binary(body) });
+    let mut response = Response::new(if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(body)
+    });
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    for (name, value) in [(header::CONTENT_TYPE, text("contentType")), (header::LOCATION, text("location"))] {
+    for (name, value) in [
+        (header::CONTENT_TYPE, text("contentType")),
+        (header::LOCATION, text("location")),
+    ] {
         if let Ok(value) = HeaderValue::from_str(&value)
             && !value.is_empty()
         {

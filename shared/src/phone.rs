@@ -68,14 +68,31 @@ mod tests {
 
     #[test]
     fn usual_korean_forms_become_e164() {
-        for input in ["010-1234-5678", "01012345678", "+82 10 1234 5678", "+82-10-1234-5678", "010 1234 5678"] {
-            assert_eq!(PhoneNumber::parse(input).unwrap().e164(), "+821012345678", "{input}");
+        for input in [
+            "010-1234-5678",
+            "01012345678",
+            "+82 10 1234 5678",
+            "+82-10-1234-5678",
+            "010 1234 5678",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().e164(),
+                "+821012345678",
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn landlines_foreign_and_garbage_are_refused() {
-        for input in ["02-123-4567", "+1 415 555 0100", "hello", "", "010-12", "+82 2 1234 5678"] {
+        for input in [
+            "02-123-4567",
+            "+1 415 555 0100",
+            "hello",
+            "",
+            "010-12",
+            "+82 2 1234 5678",
+        ] {
             assert!(PhoneNumber::parse(input).is_err(), "{input}");
         }
     }

@@ -10,8 +10,9 @@ use tracing_subscriber::EnvFilter;
 /// Installs the JSON subscriber. `RUST_LOG` overrides the default level `info`
 /// (the AWS SDK's own chatter is kept at `warn`). Calling it twice is harmless.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,aws_runtime=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,aws_runtime=warn")
+    });
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

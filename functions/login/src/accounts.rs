@@ -164,7 +164,10 @@ pub async fn provision(app: &App, p: Provision) -> Result<String, ProvisionError
     let login_id = LoginId::parse(&p.login_id).map_err(|e| invalid("loginId", e))?;
     let phone = PhoneNumber::parse(&p.phone).map_err(|e| invalid("phone", e))?;
     let name = crate::inputs::name(&p.name).map_err(|e| invalid("name", e))?;
-    if let Some(reason) = crate::inputs::weak_password(&p.password, Some(login_id.as_str())) {
+    // Operator-chosen passwords (such as design.md's demo `Citizen1-pocketgov` for
+    // `citizen1`) are held to length and the common list, not to signup's rule
+    // against containing the loginId.
+    if let Some(reason) = crate::inputs::weak_password(&p.password, None) {
         return Err(invalid("password", reason));
     }
     if let Some(existing) = user_id_of(app, login_id.as_str()).await? {
@@ -186,7 +189,9 @@ pub async fn provision(app: &App, p: Provision) -> Result<String, ProvisionError
     .await;
     match result {
         Ok(id) => Ok(id),
-        Err(LoginError::LoginIdTaken) => Ok(user_id_of(app, login_id.as_str()).await?.unwrap_or_default()),
+        Err(LoginError::LoginIdTaken) => Ok(user_id_of(app, login_id.as_str())
+            .await?
+            .unwrap_or_default()),
         Err(LoginError::Store(e)) => Err(e.into()),
         Err(other) => Err(StoreError(other.to_string()).into()),
     }
@@ -246,7 +251,9 @@ async fn create(app: &App, a: NewAccount<'_>) -> Result<String, LoginError> {
     match result {
         Ok(_) => Ok(user_id),
         Err(e) => match db::cancellation_codes(&e) {
-            Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => Err(LoginError::LoginIdTaken),
+            Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Err(LoginError::LoginIdTaken)
+            }
             _ => Err(StoreError::from_sdk(e).into()),
         },
     }

@@ -52,12 +52,17 @@ pub fn text(item: &Item, name: &str) -> Option<String> {
 
 /// A number attribute of `item`.
 pub fn num(item: &Item, name: &str) -> Option<i64> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 /// A boolean attribute of `item` (absent = false).
 pub fn flag(item: &Item, name: &str) -> bool {
-    item.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
+    item.get(name)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
 }
 
 /// A string-list attribute of `item`.

@@ -49,7 +49,12 @@ fn pointer_key(device_id: &str) -> db::Item {
 }
 
 /// Registers a device key for `user_id` and sends a security notice.
-pub async fn register(app: &App, user_id: &str, name: &str, public_key_b64: &str) -> Result<String, LoginError> {
+pub async fn register(
+    app: &App,
+    user_id: &str,
+    name: &str,
+    public_key_b64: &str,
+) -> Result<String, LoginError> {
     if list(app, user_id).await?.len() >= MAX_DEVICES {
         return Err(LoginError::TooManyDevices);
     }
@@ -168,7 +173,11 @@ async fn owner_of(app: &App, device_id: &str) -> Result<Option<String>, StoreErr
     Ok(out.item.as_ref().and_then(|i| text(i, "userId")))
 }
 
-async fn load_device(app: &App, user_id: &str, device_id: &str) -> Result<Option<db::Item>, StoreError> {
+async fn load_device(
+    app: &App,
+    user_id: &str,
+    device_id: &str,
+) -> Result<Option<db::Item>, StoreError> {
     let out = app
         .db
         .get_item()
@@ -231,7 +240,9 @@ pub async fn device_login(
     if num(&consumed, "expiresAt").is_none_or(|e| e <= now) {
         return Err(LoginError::InvalidChallenge);
     }
-    let user_id = owner_of(app, device_id).await?.ok_or(LoginError::InvalidCredentials)?;
+    let user_id = owner_of(app, device_id)
+        .await?
+        .ok_or(LoginError::InvalidCredentials)?;
     let device = load_device(app, &user_id, device_id)
         .await?
         .ok_or(LoginError::InvalidCredentials)?;
@@ -255,7 +266,12 @@ pub async fn device_login(
     sessions::issue(app, &account, &["hwk"], now).await
 }
 
-async fn touch(app: &App, user_id: &str, device_id: &str, reset_pattern: bool) -> Result<(), StoreError> {
+async fn touch(
+    app: &App,
+    user_id: &str,
+    device_id: &str,
+    reset_pattern: bool,
+) -> Result<(), StoreError> {
     let expression = if reset_pattern {
         "SET lastUsedAt = :now, patternFailures = :zero"
     } else {
@@ -277,7 +293,12 @@ async fn touch(app: &App, user_id: &str, device_id: &str, reset_pattern: bool) -
 }
 
 /// Sets (or replaces) the pattern of one of the user's devices.
-pub async fn set_pattern(app: &App, user_id: &str, device_id: &str, pattern: &Pattern) -> Result<(), LoginError> {
+pub async fn set_pattern(
+    app: &App,
+    user_id: &str,
+    device_id: &str,
+    pattern: &Pattern,
+) -> Result<(), LoginError> {
     let hash = app.hasher.hash(&pattern.canonical());
     let result = app
         .db
@@ -299,8 +320,14 @@ pub async fn set_pattern(app: &App, user_id: &str, device_id: &str, pattern: &Pa
 
 /// Signs in with a device's pattern. Each attempt reserves a slot first, so the
 /// fifth wrong pattern disables pattern login even under parallel guessing.
-pub async fn pattern_login(app: &App, device_id: &str, pattern: &Pattern) -> Result<TokenResponse, LoginError> {
-    let user_id = owner_of(app, device_id).await?.ok_or(LoginError::InvalidCredentials)?;
+pub async fn pattern_login(
+    app: &App,
+    device_id: &str,
+    pattern: &Pattern,
+) -> Result<TokenResponse, LoginError> {
+    let user_id = owner_of(app, device_id)
+        .await?
+        .ok_or(LoginError::InvalidCredentials)?;
     let reserved = app
         .db
         .update_item()
@@ -319,7 +346,9 @@ pub async fn pattern_login(app: &App, device_id: &str, pattern: &Pattern) -> Res
     let device = match reserved {
         Ok(out) => out.attributes.unwrap_or_default(),
         Err(e) if db::is_condition_failed(&e) => {
-            let device = load_device(app, &user_id, device_id).await?.unwrap_or_default();
+            let device = load_device(app, &user_id, device_id)
+                .await?
+                .unwrap_or_default();
             return Err(if device.contains_key("patternHash") {
                 LoginError::PatternLocked
             } else {
@@ -329,7 +358,8 @@ pub async fn pattern_login(app: &App, device_id: &str, pattern: &Pattern) -> Res
         }
         Err(e) => return Err(StoreError::from_sdk(e).into()),
     };
-    let correct = text(&device, "patternHash").is_some_and(|h| app.hasher.verify(&pattern.canonical(), &h));
+    let correct =
+        text(&device, "patternHash").is_some_and(|h| app.hasher.verify(&pattern.canonical(), &h));
     if !correct {
         return Err(LoginError::InvalidCredentials);
     }

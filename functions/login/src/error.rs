@@ -92,7 +92,10 @@ impl From<LoginError> for ApiError {
                 "This loginId is already taken.",
                 "이미 사용 중인 아이디입니다.",
             )
-            .with_field("loginId", shared::http::Invalid::new("is already taken", "이미 사용 중입니다")),
+            .with_field(
+                "loginId",
+                shared::http::Invalid::new("is already taken", "이미 사용 중입니다"),
+            ),
             InvalidMfaToken => ApiError::new(
                 unauthorized,
                 "auth.invalid_mfa_token",

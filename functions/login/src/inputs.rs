@@ -18,7 +18,9 @@ impl LoginId {
     /// Parses a login id.
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let ok = (4..=32).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+            && s.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            });
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -49,7 +51,10 @@ impl std::fmt::Debug for NewPassword {
 pub fn weak_password(s: &str, login_id: Option<&str>) -> Option<Invalid> {
     let chars = s.chars().count();
     if !PASSWORD_CHARS.contains(&chars) {
-        return Some(Invalid::new("must be 12-128 characters", "12-128자여야 합니다"));
+        return Some(Invalid::new(
+            "must be 12-128 characters",
+            "12-128자여야 합니다",
+        ));
     }
     let lower = s.to_lowercase();
     let common = COMMON_PASSWORDS
@@ -67,7 +72,10 @@ pub fn weak_password(s: &str, login_id: Option<&str>) -> Option<Invalid> {
     if let Some(id) = login_id
         && lower.contains(&id.to_lowercase())
     {
-        return Some(Invalid::new("must not contain the loginId", "아이디를 포함할 수 없습니다"));
+        return Some(Invalid::new(
+            "must not contain the loginId",
+            "아이디를 포함할 수 없습니다",
+        ));
     }
     None
 }
@@ -145,7 +153,10 @@ impl Pattern {
         let mut seen = [false; 9];
         let mut out = Vec::with_capacity(cells.len());
         for &c in cells {
-            let cell = u8::try_from(c).ok().filter(|c| *c <= 8).ok_or_else(invalid)?;
+            let cell = u8::try_from(c)
+                .ok()
+                .filter(|c| *c <= 8)
+                .ok_or_else(invalid)?;
             if std::mem::replace(&mut seen[usize::from(cell)], true) {
                 return Err(invalid());
             }
@@ -156,7 +167,11 @@ impl Pattern {
 
     /// The canonical text that is hashed, e.g. `0-1-2-5`.
     pub fn canonical(&self) -> String {
-        self.0.iter().map(u8::to_string).collect::<Vec<_>>().join("-")
+        self.0
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join("-")
     }
 }
 
@@ -178,16 +193,31 @@ mod tests {
         assert!(weak_password("Citizen1-pocketgov", Some("citizen2")).is_none());
         assert!(weak_password("short", None).is_some());
         assert!(weak_password(&"x".repeat(129), None).is_some());
-        assert!(weak_password("Password1234", None).is_some(), "common, case-insensitive");
+        assert!(
+            weak_password("Password1234", None).is_some(),
+            "common, case-insensitive"
+        );
         assert!(weak_password("zzzzzzzzzzzzzz", None).is_some());
         assert!(weak_password("my-citizen1-secret", Some("citizen1")).is_some());
-        assert!(weak_password("비밀번호는열두글자이상입니다", None).is_none(), "characters, not bytes");
+        assert!(
+            weak_password("비밀번호는열두글자이상입니다", None).is_none(),
+            "characters, not bytes"
+        );
     }
 
     #[test]
     fn pattern_rules() {
-        assert_eq!(Pattern::parse(&[0, 1, 2, 5]).unwrap().canonical(), "0-1-2-5");
-        for bad in [&[0, 1, 2][..], &[0, 1, 2, 2], &[0, 1, 2, 9], &[0, 1, 2, -1], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 0]] {
+        assert_eq!(
+            Pattern::parse(&[0, 1, 2, 5]).unwrap().canonical(),
+            "0-1-2-5"
+        );
+        for bad in [
+            &[0, 1, 2][..],
+            &[0, 1, 2, 2],
+            &[0, 1, 2, 9],
+            &[0, 1, 2, -1],
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 0],
+        ] {
             assert!(Pattern::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -72,21 +72,37 @@ impl App {
         let topic = env.require("EVENTS_TOPIC_ARN")?;
         let secret_id = env.require("SIGNING_KEYS_SECRET_ID")?;
         let issuer = env.require("TOKEN_ISSUER")?;
-        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) || issuer.ends_with('/') {
-            return Err(ConfigError::new("TOKEN_ISSUER", "must be an http(s) URL without a trailing slash").into());
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://"))
+            || issuer.ends_with('/')
+        {
+            return Err(ConfigError::new(
+                "TOKEN_ISSUER",
+                "must be an http(s) URL without a trailing slash",
+            )
+            .into());
         }
         let secret = aws_sdk_secretsmanager::Client::new(sdk)
             .get_secret_value()
             .secret_id(&secret_id)
             .send()
             .await
-            .map_err(|e| StartupError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| {
+                StartupError::Secret(
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
         let keys = KeySet::from_json(secret.secret_string().unwrap_or_default())?;
         Ok(Self::new(sdk, table, topic, issuer, keys))
     }
 
     /// Builds the app from its parts.
-    pub fn new(sdk: &SdkConfig, table: String, topic_arn: String, issuer: String, keys: KeySet) -> Self {
+    pub fn new(
+        sdk: &SdkConfig,
+        table: String,
+        topic_arn: String,
+        issuer: String,
+        keys: KeySet,
+    ) -> Self {
         let verifier = TokenVerifier::new(issuer.clone(), keys.public_keys.clone());
         let jwks = shared::auth::jwks(&keys.public_keys);
         Self {
@@ -121,30 +137,46 @@ impl App {
         match (method, segments.as_slice()) {
             ("POST", ["v1", "auth", "signup"]) => ("POST /v1/auth/signup", self.signup(req).await),
             ("POST", ["v1", "auth", "login"]) => ("POST /v1/auth/login", self.login(req).await),
-            ("POST", ["v1", "auth", "login", "otp"]) => ("POST /v1/auth/login/otp", self.login_otp(req).await),
+            ("POST", ["v1", "auth", "login", "otp"]) => {
+                ("POST /v1/auth/login/otp", self.login_otp(req).await)
+            }
             ("POST", ["v1", "auth", "otp"]) => ("POST /v1/auth/otp", self.start_otp(req).await),
-            ("POST", ["v1", "auth", "otp", "confirm"]) => ("POST /v1/auth/otp/confirm", self.confirm_otp(req).await),
-            ("POST", ["v1", "auth", "devices"]) => ("POST /v1/auth/devices", self.register_device(req).await),
-            ("GET", ["v1", "auth", "devices"]) => ("GET /v1/auth/devices", self.list_devices(req).await),
-            ("DELETE", ["v1", "auth", "devices", id]) => {
-                ("DELETE /v1/auth/devices/{deviceId}", self.remove_device(req, id).await)
+            ("POST", ["v1", "auth", "otp", "confirm"]) => {
+                ("POST /v1/auth/otp/confirm", self.confirm_otp(req).await)
             }
-            ("PUT", ["v1", "auth", "devices", id, "pattern"]) => {
-                ("PUT /v1/auth/devices/{deviceId}/pattern", self.set_pattern(req, id).await)
+            ("POST", ["v1", "auth", "devices"]) => {
+                ("POST /v1/auth/devices", self.register_device(req).await)
             }
-            ("POST", ["v1", "auth", "login", "device", "challenge"]) => {
-                ("POST /v1/auth/login/device/challenge", self.device_challenge(req).await)
+            ("GET", ["v1", "auth", "devices"]) => {
+                ("GET /v1/auth/devices", self.list_devices(req).await)
             }
-            ("POST", ["v1", "auth", "login", "device"]) => ("POST /v1/auth/login/device", self.device_login(req).await),
+            ("DELETE", ["v1", "auth", "devices", id]) => (
+                "DELETE /v1/auth/devices/{deviceId}",
+                self.remove_device(req, id).await,
+            ),
+            ("PUT", ["v1", "auth", "devices", id, "pattern"]) => (
+                "PUT /v1/auth/devices/{deviceId}/pattern",
+                self.set_pattern(req, id).await,
+            ),
+            ("POST", ["v1", "auth", "login", "device", "challenge"]) => (
+                "POST /v1/auth/login/device/challenge",
+                self.device_challenge(req).await,
+            ),
+            ("POST", ["v1", "auth", "login", "device"]) => {
+                ("POST /v1/auth/login/device", self.device_login(req).await)
+            }
             ("POST", ["v1", "auth", "login", "pattern"]) => {
                 ("POST /v1/auth/login/pattern", self.pattern_login(req).await)
             }
             ("POST", ["v1", "auth", "token"]) => ("POST /v1/auth/token", self.refresh(req).await),
             ("POST", ["v1", "auth", "logout"]) => ("POST /v1/auth/logout", self.logout(req).await),
-            ("GET", [".well-known", "jwks.json"]) => ("GET /.well-known/jwks.json", Ok(self.jwks_document())),
-            ("GET", [".well-known", "openid-configuration"]) => {
-                ("GET /.well-known/openid-configuration", Ok(self.discovery()))
+            ("GET", [".well-known", "jwks.json"]) => {
+                ("GET /.well-known/jwks.json", Ok(self.jwks_document()))
             }
+            ("GET", [".well-known", "openid-configuration"]) => (
+                "GET /.well-known/openid-configuration",
+                Ok(self.discovery()),
+            ),
             (_, path) => match allowed_methods(path) {
                 Some(allowed) => ("unmatched", Err(shared::http::method_not_allowed(allowed))),
                 None => ("unmatched", Err(ApiError::not_found())),
@@ -192,7 +224,10 @@ impl App {
             },
         )
         .await?;
-        Ok(shared::http::json(StatusCode::CREATED, &json!({ "userId": user_id })))
+        Ok(shared::http::json(
+            StatusCode::CREATED,
+            &json!({ "userId": user_id }),
+        ))
     }
 
     async fn login(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -222,7 +257,9 @@ impl App {
             code: String,
         }
         let body: Body = json_body(req)?;
-        Ok(token_response(&sessions::otp_login(self, &body.mfa_token, &body.code).await?))
+        Ok(token_response(
+            &sessions::otp_login(self, &body.mfa_token, &body.code).await?,
+        ))
     }
 
     fn principal(&self, req: &Request) -> Result<Principal, ApiError> {
@@ -287,16 +324,28 @@ impl App {
             return Err(LoginError::StepUpRequired.into());
         }
         let device_id = devices::register(self, &principal.user_id, &name, &key).await?;
-        Ok(shared::http::json(StatusCode::CREATED, &json!({ "deviceId": device_id })))
+        Ok(shared::http::json(
+            StatusCode::CREATED,
+            &json!({ "deviceId": device_id }),
+        ))
     }
 
     async fn list_devices(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.principal(req)?;
-        let items = devices::list(self, &principal.user_id).await.map_err(ApiError::internal)?;
-        Ok(shared::http::json(StatusCode::OK, &json!({ "items": items })))
+        let items = devices::list(self, &principal.user_id)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(shared::http::json(
+            StatusCode::OK,
+            &json!({ "items": items }),
+        ))
     }
 
-    async fn remove_device(&self, req: &Request, device_id: &str) -> Result<Response<Body>, ApiError> {
+    async fn remove_device(
+        &self,
+        req: &Request,
+        device_id: &str,
+    ) -> Result<Response<Body>, ApiError> {
         let principal = self.principal(req)?;
         if !is_id(device_id) {
             return Err(ApiError::not_found());
@@ -305,7 +354,11 @@ impl App {
         Ok(no_content())
     }
 
-    async fn set_pattern(&self, req: &Request, device_id: &str) -> Result<Response<Body>, ApiError> {
+    async fn set_pattern(
+        &self,
+        req: &Request,
+        device_id: &str,
+    ) -> Result<Response<Body>, ApiError> {
         let principal = self.principal(req)?;
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -353,7 +406,8 @@ impl App {
         if !is_id(&body.device_id) || body.challenge.len() > 128 || body.signature.len() > 256 {
             return Err(LoginError::InvalidChallenge.into());
         }
-        let tokens = devices::device_login(self, &body.device_id, &body.challenge, &body.signature).await?;
+        let tokens =
+            devices::device_login(self, &body.device_id, &body.challenge, &body.signature).await?;
         Ok(token_response(&tokens))
     }
 
@@ -372,7 +426,9 @@ impl App {
         if !is_id(&body.device_id) {
             return Err(LoginError::InvalidCredentials.into());
         }
-        Ok(token_response(&devices::pattern_login(self, &body.device_id, &pattern).await?))
+        Ok(token_response(
+            &devices::pattern_login(self, &body.device_id, &pattern).await?,
+        ))
     }
 
     async fn refresh(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -380,7 +436,9 @@ impl App {
         if body.refresh_token.len() > 128 {
             return Err(LoginError::InvalidRefreshToken.into());
         }
-        Ok(token_response(&sessions::refresh(self, &body.refresh_token).await?))
+        Ok(token_response(
+            &sessions::refresh(self, &body.refresh_token).await?,
+        ))
     }
 
     async fn logout(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -432,7 +490,10 @@ impl PatternInput {
         match self {
             PatternInput::Cells(cells) => Pattern::parse(cells),
             PatternInput::Digits(digits) => {
-                let cells: Option<Vec<i64>> = digits.chars().map(|c| c.to_digit(10).map(i64::from)).collect();
+                let cells: Option<Vec<i64>> = digits
+                    .chars()
+                    .map(|c| c.to_digit(10).map(i64::from))
+                    .collect();
                 Pattern::parse(&cells.unwrap_or_default())
             }
         }
@@ -450,15 +511,20 @@ fn token_response(tokens: &TokenResponse) -> Response<Body> {
 
 /// Token responses must not be cached (RFC 6749 §5.1).
 fn no_store(mut response: Response<Body>) -> Response<Body> {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     response
 }
 
 fn allowed_methods(path: &[&str]) -> Option<&'static str> {
     match path {
-        ["v1", "auth", "signup" | "login" | "otp" | "token" | "logout"]
+        [
+            "v1",
+            "auth",
+            "signup" | "login" | "otp" | "token" | "logout",
+        ]
         | ["v1", "auth", "login", "otp" | "device" | "pattern"]
         | ["v1", "auth", "otp", "confirm"]
         | ["v1", "auth", "login", "device", "challenge"] => Some("POST"),

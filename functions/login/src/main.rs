@@ -15,5 +15,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         tracing::error!(error = %e, "start-up failed");
     })?;
     let app = &app;
-    run(service_fn(move |req| async move { Ok::<_, Infallible>(app.handle(req).await) })).await
+    run(service_fn(move |req| async move {
+        Ok::<_, Infallible>(app.handle(req).await)
+    }))
+    .await
 }

@@ -77,7 +77,8 @@ impl Hasher {
     /// The PHC string of `secret` with a fresh salt.
     pub fn hash(&self, secret: &str) -> String {
         let salt = shared::random::bytes::<SALT_LEN>();
-        let params = Self::params(M_COST, T_COST, P_COST).expect("constant argon2 parameters are valid");
+        let params =
+            Self::params(M_COST, T_COST, P_COST).expect("constant argon2 parameters are valid");
         let out = self
             .compute(params, secret.as_bytes(), &salt)
             .expect("argon2 with valid parameters and a 16-byte salt cannot fail");
@@ -154,7 +155,12 @@ mod tests {
     #[test]
     fn garbage_stored_hash_never_verifies() {
         let h = Hasher::new();
-        for bad in ["", "$argon2id$", "plain", "$argon2i$v=19$m=8,t=1,p=1$AAAA$AAAA"] {
+        for bad in [
+            "",
+            "$argon2id$",
+            "plain",
+            "$argon2i$v=19$m=8,t=1,p=1$AAAA$AAAA",
+        ] {
             assert!(!h.verify("x", bad), "{bad}");
         }
     }

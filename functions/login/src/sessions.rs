@@ -70,7 +70,12 @@ fn digest(token: &str) -> String {
 }
 
 /// Issues an access token and a new refresh-token family.
-pub async fn issue(app: &App, account: &Account, amr: &[&str], auth_time: i64) -> Result<TokenResponse, LoginError> {
+pub async fn issue(
+    app: &App,
+    account: &Account,
+    amr: &[&str],
+    auth_time: i64,
+) -> Result<TokenResponse, LoginError> {
     let now = shared::time::now_secs();
     let family_id = shared::random::uuid();
     let refresh = shared::random::token::<32>();
@@ -79,7 +84,10 @@ pub async fn issue(app: &App, account: &Account, amr: &[&str], auth_time: i64) -
         ("userId".to_owned(), s(&account.user_id)),
         ("amr".to_owned(), db::str_list(amr)),
         ("authTime".to_owned(), n(auth_time)),
-        ("revoked".to_owned(), aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
+        (
+            "revoked".to_owned(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+        ),
         ("ttl".to_owned(), n(now + REFRESH_TTL + 3600)),
     ]);
     let put = |item| {
@@ -93,7 +101,12 @@ pub async fn issue(app: &App, account: &Account, amr: &[&str], auth_time: i64) -
     app.db
         .transact_write_items()
         .transact_items(put(family)?)
-        .transact_items(put(refresh_item(&refresh, &family_id, &account.user_id, now))?)
+        .transact_items(put(refresh_item(
+            &refresh,
+            &family_id,
+            &account.user_id,
+            now,
+        ))?)
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
@@ -105,14 +118,23 @@ fn refresh_item(token: &str, family_id: &str, user_id: &str, now: i64) -> db::It
     item.extend([
         ("familyId".to_owned(), s(family_id)),
         ("userId".to_owned(), s(user_id)),
-        ("used".to_owned(), aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
+        (
+            "used".to_owned(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+        ),
         ("expiresAt".to_owned(), n(now + REFRESH_TTL)),
         ("ttl".to_owned(), n(now + REFRESH_TTL + 3600)),
     ]);
     item
 }
 
-fn token_response(app: &App, account: &Account, amr: &[&str], auth_time: i64, refresh: String) -> TokenResponse {
+fn token_response(
+    app: &App,
+    account: &Account,
+    amr: &[&str],
+    auth_time: i64,
+    refresh: String,
+) -> TokenResponse {
     let now = shared::time::now_secs();
     let claims = Claims {
         iss: app.issuer.clone(),
@@ -138,7 +160,11 @@ fn token_response(app: &App, account: &Account, amr: &[&str], auth_time: i64, re
 }
 
 /// Checks a loginId and password, with lockout and equal timing for unknown ids.
-pub async fn password_login(app: &App, login_id: &str, password: &str) -> Result<PasswordOutcome, LoginError> {
+pub async fn password_login(
+    app: &App,
+    login_id: &str,
+    password: &str,
+) -> Result<PasswordOutcome, LoginError> {
     let attempt = throttle::reserve(app, login_id).await?;
     let account = accounts::load_by_login_id(app, login_id).await?;
     let correct = match &account {
@@ -187,12 +213,21 @@ pub async fn password_login(app: &App, login_id: &str, password: &str) -> Result
     ))
 }
 
-async fn record_failure(app: &App, login_id: &str, attempt: i64, account: Option<&Account>) -> Result<(), LoginError> {
+async fn record_failure(
+    app: &App,
+    login_id: &str,
+    attempt: i64,
+    account: Option<&Account>,
+) -> Result<(), LoginError> {
     if let Some(until) = throttle::failed(app, login_id, attempt).await?
         && let Some(account) = account
     {
         app.events
-            .publish_or_log("auth.locked", &account.user_id, json!({ "lockedUntil": shared::time::rfc3339(until) }))
+            .publish_or_log(
+                "auth.locked",
+                &account.user_id,
+                json!({ "lockedUntil": shared::time::rfc3339(until) }),
+            )
             .await;
     }
     Ok(())
@@ -207,7 +242,11 @@ async fn signed_in_with_password(app: &App, account: &Account) -> Result<(), Log
 }
 
 /// The second factor: an MFA token from the password step and a TOTP code.
-pub async fn otp_login(app: &App, mfa_token: &str, code: &str) -> Result<TokenResponse, LoginError> {
+pub async fn otp_login(
+    app: &App,
+    mfa_token: &str,
+    code: &str,
+) -> Result<TokenResponse, LoginError> {
     let now = shared::time::now_secs();
     let mfa_key = db::key(format!("MFA#{}", digest(mfa_token)), "MFA");
     let mfa = app
@@ -223,8 +262,13 @@ pub async fn otp_login(app: &App, mfa_token: &str, code: &str) -> Result<TokenRe
         .filter(|i| db::num(i, "expiresAt").is_some_and(|e| e > now))
         .ok_or(LoginError::InvalidMfaToken)?;
     let user_id = text(&mfa, "userId").ok_or(LoginError::InvalidMfaToken)?;
-    let account = accounts::load(app, &user_id).await?.ok_or(LoginError::InvalidMfaToken)?;
-    let secret = account.otp_secret.clone().ok_or(LoginError::InvalidMfaToken)?;
+    let account = accounts::load(app, &user_id)
+        .await?
+        .ok_or(LoginError::InvalidMfaToken)?;
+    let secret = account
+        .otp_secret
+        .clone()
+        .ok_or(LoginError::InvalidMfaToken)?;
     let attempt = throttle::reserve(app, &account.login_id).await?;
     let Some(step) = totp::matching_step(&secret, code, now) else {
         record_failure(app, &account.login_id, attempt, Some(&account)).await?;
@@ -269,7 +313,9 @@ pub async fn otp_login(app: &App, mfa_token: &str, code: &str) -> Result<TokenRe
 /// active OTP needs a strong, recent sign-in, so a stolen password-only session
 /// cannot swap the second factor.
 pub async fn start_otp(app: &App, principal: &Principal) -> Result<(String, String), LoginError> {
-    let account = accounts::load(app, &principal.user_id).await?.ok_or(LoginError::NotFound)?;
+    let account = accounts::load(app, &principal.user_id)
+        .await?
+        .ok_or(LoginError::NotFound)?;
     if account.otp_secret.is_some() && principal.require_strong(shared::time::now_secs()).is_err() {
         return Err(LoginError::StepUpRequired);
     }
@@ -277,7 +323,10 @@ pub async fn start_otp(app: &App, principal: &Principal) -> Result<(String, Stri
     app.db
         .update_item()
         .table_name(&app.table)
-        .set_key(Some(db::key(format!("USER#{}", account.user_id), "PROFILE")))
+        .set_key(Some(db::key(
+            format!("USER#{}", account.user_id),
+            "PROFILE",
+        )))
         .update_expression("SET otpPending = :secret")
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":secret", s(&secret))
@@ -290,14 +339,20 @@ pub async fn start_otp(app: &App, principal: &Principal) -> Result<(String, Stri
 
 /// Confirms enrolment with a code from the new secret; OTP is then required.
 pub async fn confirm_otp(app: &App, principal: &Principal, code: &str) -> Result<(), LoginError> {
-    let account = accounts::load(app, &principal.user_id).await?.ok_or(LoginError::NotFound)?;
+    let account = accounts::load(app, &principal.user_id)
+        .await?
+        .ok_or(LoginError::NotFound)?;
     let pending = account.otp_pending.ok_or(LoginError::OtpNotStarted)?;
-    let step = totp::matching_step(&pending, code, shared::time::now_secs()).ok_or(LoginError::InvalidOtp)?;
+    let step = totp::matching_step(&pending, code, shared::time::now_secs())
+        .ok_or(LoginError::InvalidOtp)?;
     let result = app
         .db
         .update_item()
         .table_name(&app.table)
-        .set_key(Some(db::key(format!("USER#{}", account.user_id), "PROFILE")))
+        .set_key(Some(db::key(
+            format!("USER#{}", account.user_id),
+            "PROFILE",
+        )))
         .update_expression("SET otpSecret = :secret, otpLastStep = :step REMOVE otpPending")
         .condition_expression("otpPending = :secret")
         .expression_attribute_values(":secret", s(&pending))
@@ -346,7 +401,9 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
             .ok_or(LoginError::InvalidRefreshToken)?;
         let user_id = text(&family, "userId").ok_or(LoginError::InvalidRefreshToken)?;
         // The profile is read again so that changed scopes take effect.
-        let account = accounts::load(app, &user_id).await?.ok_or(LoginError::InvalidRefreshToken)?;
+        let account = accounts::load(app, &user_id)
+            .await?
+            .ok_or(LoginError::InvalidRefreshToken)?;
         let amr = db::list(&family, "amr");
         let auth_time = db::num(&family, "authTime").unwrap_or(now);
         let next = shared::random::token::<32>();
@@ -390,7 +447,10 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
             }
             Err(e) => db::cancellation_codes(&e).ok_or_else(|| StoreError::from_sdk(e))?,
         };
-        match (codes.first().map(String::as_str), codes.get(1).map(String::as_str)) {
+        match (
+            codes.first().map(String::as_str),
+            codes.get(1).map(String::as_str),
+        ) {
             // Someone else rotated this token first: a reuse.
             (Some("ConditionalCheckFailed"), _) => return Err(reuse(app, &family_id).await),
             (_, Some("ConditionalCheckFailed")) => return Err(LoginError::InvalidRefreshToken),
@@ -411,7 +471,10 @@ async fn reuse(app: &App, family_id: &str) -> LoginError {
         .update_expression("SET revoked = :true")
         .condition_expression("attribute_exists(pk) AND revoked = :false")
         .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-        .expression_attribute_values(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+        .expression_attribute_values(
+            ":false",
+            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+        )
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
@@ -420,7 +483,11 @@ async fn reuse(app: &App, family_id: &str) -> LoginError {
             if let Some(user_id) = out.attributes.as_ref().and_then(|a| text(a, "userId")) {
                 tracing::warn!(family_id, "refresh token reused; sign-in revoked");
                 app.events
-                    .publish_or_log("auth.refresh_reused", &user_id, json!({ "familyId": family_id }))
+                    .publish_or_log(
+                        "auth.refresh_reused",
+                        &user_id,
+                        json!({ "familyId": family_id }),
+                    )
                     .await;
             }
             LoginError::RefreshReused
@@ -436,7 +503,10 @@ pub async fn logout(app: &App, token: &str) -> Result<(), LoginError> {
         .db
         .get_item()
         .table_name(&app.table)
-        .set_key(Some(db::key(format!("REFRESH#{}", digest(token)), "REFRESH")))
+        .set_key(Some(db::key(
+            format!("REFRESH#{}", digest(token)),
+            "REFRESH",
+        )))
         .consistent_read(true)
         .send()
         .await
@@ -455,5 +525,11 @@ pub async fn logout(app: &App, token: &str) -> Result<(), LoginError> {
         .send()
         .await
         .map(|_| ())
-        .or_else(|e| if db::is_condition_failed(&e) { Ok(()) } else { Err(StoreError::from_sdk(e).into()) })
+        .or_else(|e| {
+            if db::is_condition_failed(&e) {
+                Ok(())
+            } else {
+                Err(StoreError::from_sdk(e).into())
+            }
+        })
 }

@@ -103,8 +103,13 @@ mod tests {
 
     #[test]
     fn bad_secret_is_refused_without_echoing_it() {
-        let err = KeySet::from_json("not json SECRET").unwrap_err().to_string();
+        let err = KeySet::from_json("not json SECRET")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("SECRET"));
-        assert!(matches!(KeySet::from_json(r#"{"keys":[]}"#), Err(KeySetError::Empty)));
+        assert!(matches!(
+            KeySet::from_json(r#"{"keys":[]}"#),
+            Err(KeySetError::Empty)
+        ));
     }
 }

@@ -31,7 +31,9 @@ pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
         .update_item()
         .table_name(&app.table)
         .set_key(Some(key(login_id)))
-        .update_expression("SET failures = if_not_exists(failures, :zero) + :one, touchedAt = :now, #ttl = :ttl")
+        .update_expression(
+            "SET failures = if_not_exists(failures, :zero) + :one, touchedAt = :now, #ttl = :ttl",
+        )
         .condition_expression(
             "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now) \
              AND (attribute_not_exists(failures) OR failures < :max OR touchedAt < :stale)",
@@ -47,7 +49,11 @@ pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
         .send()
         .await;
     match result {
-        Ok(out) => Ok(out.attributes.as_ref().and_then(|a| num(a, "failures")).unwrap_or(1)),
+        Ok(out) => Ok(out
+            .attributes
+            .as_ref()
+            .and_then(|a| num(a, "failures"))
+            .unwrap_or(1)),
         Err(e) if db::is_condition_failed(&e) => {
             let item = app
                 .db
@@ -107,7 +113,13 @@ pub async fn refund(app: &App, login_id: &str) -> Result<(), StoreError> {
         .send()
         .await
         .map(|_| ())
-        .or_else(|e| if db::is_condition_failed(&e) { Ok(()) } else { Err(StoreError::from_sdk(e)) })
+        .or_else(|e| {
+            if db::is_condition_failed(&e) {
+                Ok(())
+            } else {
+                Err(StoreError::from_sdk(e))
+            }
+        })
 }
 
 /// A completed sign-in resets the count.

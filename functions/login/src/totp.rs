@@ -28,7 +28,12 @@ pub fn hotp(secret: &[u8], counter: u64) -> u32 {
     mac.update(&counter.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = usize::from(digest[19] & 0x0f);
-    let binary = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    let binary = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
     binary % 1_000_000
 }
 
@@ -83,6 +88,8 @@ mod tests {
     fn uri_names_issuer_and_parameters() {
         let uri = otpauth_uri("ABC", "citizen1");
         assert!(uri.starts_with("otpauth://totp/pocketgov:citizen1?secret=ABC&issuer=pocketgov"));
-        assert!(uri.contains("digits=6") && uri.contains("period=30") && uri.contains("algorithm=SHA1"));
+        assert!(
+            uri.contains("digits=6") && uri.contains("period=30") && uri.contains("algorithm=SHA1")
+        );
     }
 }

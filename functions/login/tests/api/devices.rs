@@ -4,11 +4,22 @@ use serde_json::json;
 use crate::common::{Harness, sign, spki};
 
 async fn challenge(h: &Harness, device_id: &str) -> String {
-    let r = h.post("/v1/auth/login/device/challenge", json!({"deviceId": device_id})).await;
+    let r = h
+        .post(
+            "/v1/auth/login/device/challenge",
+            json!({"deviceId": device_id}),
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.body["expiresIn"], 120);
     let c = r.str("challenge");
-    assert_eq!(data_encoding::BASE64URL_NOPAD.decode(c.as_bytes()).unwrap().len(), 32);
+    assert_eq!(
+        data_encoding::BASE64URL_NOPAD
+            .decode(c.as_bytes())
+            .unwrap()
+            .len(),
+        32
+    );
     c
 }
 
@@ -19,13 +30,21 @@ async fn a_registered_device_key_signs_in_with_hwk() {
     let (device_id, key) = h.device(tokens["accessToken"].as_str().unwrap()).await;
     let c = challenge(&h, &device_id).await;
     let r = h
-        .post("/v1/auth/login/device", json!({"deviceId": device_id, "challenge": c, "signature": sign(&key, &c)}))
+        .post(
+            "/v1/auth/login/device",
+            json!({"deviceId": device_id, "challenge": c, "signature": sign(&key, &c)}),
+        )
         .await;
     r.expect(200);
     assert_eq!(r.body["amr"], json!(["hwk"]));
     assert_eq!(r.body["userId"], tokens["userId"]);
     let listed = h
-        .authed("GET", "/v1/auth/devices", tokens["accessToken"].as_str().unwrap(), None)
+        .authed(
+            "GET",
+            "/v1/auth/devices",
+            tokens["accessToken"].as_str().unwrap(),
+            None,
+        )
         .await;
     listed.expect(200);
     let item = &listed.body["items"][0];
@@ -54,8 +73,12 @@ async fn a_challenge_works_once() {
     let (device_id, key) = h.device(tokens["accessToken"].as_str().unwrap()).await;
     let c = challenge(&h, &device_id).await;
     let body = json!({"deviceId": device_id, "challenge": c, "signature": sign(&key, &c)});
-    h.post("/v1/auth/login/device", body.clone()).await.expect(200);
-    h.post("/v1/auth/login/device", body).await.expect_problem(401, "auth.invalid_challenge");
+    h.post("/v1/auth/login/device", body.clone())
+        .await
+        .expect(200);
+    h.post("/v1/auth/login/device", body)
+        .await
+        .expect_problem(401, "auth.invalid_challenge");
 }
 
 #[tokio::test]
@@ -65,17 +88,26 @@ async fn a_signature_by_another_key_is_refused_and_burns_the_challenge() {
     let (device_id, key) = h.device(tokens["accessToken"].as_str().unwrap()).await;
     let intruder = SigningKey::random(&mut rand_core::OsRng);
     let c = challenge(&h, &device_id).await;
-    h.post("/v1/auth/login/device", json!({"deviceId": device_id, "challenge": c, "signature": sign(&intruder, &c)}))
-        .await
-        .expect_problem(401, "auth.invalid_credentials");
-    h.post("/v1/auth/login/device", json!({"deviceId": device_id, "challenge": c, "signature": sign(&key, &c)}))
-        .await
-        .expect_problem(401, "auth.invalid_challenge");
+    h.post(
+        "/v1/auth/login/device",
+        json!({"deviceId": device_id, "challenge": c, "signature": sign(&intruder, &c)}),
+    )
+    .await
+    .expect_problem(401, "auth.invalid_credentials");
+    h.post(
+        "/v1/auth/login/device",
+        json!({"deviceId": device_id, "challenge": c, "signature": sign(&key, &c)}),
+    )
+    .await
+    .expect_problem(401, "auth.invalid_challenge");
     // A signature over something else is refused as well.
     let c = challenge(&h, &device_id).await;
-    h.post("/v1/auth/login/device", json!({"deviceId": device_id, "challenge": c, "signature": sign(&key, "other")}))
-        .await
-        .expect_problem(401, "auth.invalid_credentials");
+    h.post(
+        "/v1/auth/login/device",
+        json!({"deviceId": device_id, "challenge": c, "signature": sign(&key, "other")}),
+    )
+    .await
+    .expect_problem(401, "auth.invalid_credentials");
 }
 
 #[tokio::test]
@@ -86,9 +118,12 @@ async fn a_challenge_is_bound_to_its_device() {
     let (first, _) = h.device(token).await;
     let (second, second_key) = h.device(token).await;
     let c = challenge(&h, &first).await;
-    h.post("/v1/auth/login/device", json!({"deviceId": second, "challenge": c, "signature": sign(&second_key, &c)}))
-        .await
-        .expect_problem(401, "auth.invalid_challenge");
+    h.post(
+        "/v1/auth/login/device",
+        json!({"deviceId": second, "challenge": c, "signature": sign(&second_key, &c)}),
+    )
+    .await
+    .expect_problem(401, "auth.invalid_challenge");
 }
 
 #[tokio::test]
@@ -98,17 +133,30 @@ async fn devices_are_removed_only_by_their_owner() {
     let other = h.citizen("devuser7").await;
     let owner_token = owner["accessToken"].as_str().unwrap();
     let (device_id, _) = h.device(owner_token).await;
-    h.authed("DELETE", &format!("/v1/auth/devices/{device_id}"), other["accessToken"].as_str().unwrap(), None)
-        .await
-        .expect_problem(404, "not_found");
-    h.authed("DELETE", &format!("/v1/auth/devices/{device_id}"), owner_token, None)
-        .await
-        .expect(204);
+    h.authed(
+        "DELETE",
+        &format!("/v1/auth/devices/{device_id}"),
+        other["accessToken"].as_str().unwrap(),
+        None,
+    )
+    .await
+    .expect_problem(404, "not_found");
+    h.authed(
+        "DELETE",
+        &format!("/v1/auth/devices/{device_id}"),
+        owner_token,
+        None,
+    )
+    .await
+    .expect(204);
     let listed = h.authed("GET", "/v1/auth/devices", owner_token, None).await;
     assert_eq!(listed.body["items"], json!([]));
-    h.post("/v1/auth/login/device/challenge", json!({"deviceId": device_id}))
-        .await
-        .expect_problem(404, "auth.unknown_device");
+    h.post(
+        "/v1/auth/login/device/challenge",
+        json!({"deviceId": device_id}),
+    )
+    .await
+    .expect_problem(404, "auth.unknown_device");
 }
 
 #[tokio::test]
@@ -117,13 +165,28 @@ async fn bad_device_registrations_name_the_field() {
     let tokens = h.citizen("devuser8").await;
     let token = tokens["accessToken"].as_str().unwrap();
     let r = h
-        .authed("POST", "/v1/auth/devices", token, Some(json!({"deviceName": "", "publicKey": "AAAA"})))
+        .authed(
+            "POST",
+            "/v1/auth/devices",
+            token,
+            Some(json!({"deviceName": "", "publicKey": "AAAA"})),
+        )
         .await;
     r.expect_problem(400, "request.invalid");
-    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["deviceName", "publicKey"]);
     let key = SigningKey::random(&mut rand_core::OsRng);
-    h.send("POST", "/v1/auth/devices", Some(json!({"deviceName": "x", "publicKey": spki(&key)})), &[])
-        .await
-        .expect_problem(401, "auth.invalid_token");
+    h.send(
+        "POST",
+        "/v1/auth/devices",
+        Some(json!({"deviceName": "x", "publicKey": spki(&key)})),
+        &[],
+    )
+    .await
+    .expect_problem(401, "auth.invalid_token");
 }

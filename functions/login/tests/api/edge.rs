@@ -1,4 +1,4 @@
-use lambda_http::{Body, Request};
+use lambda_http::Body;
 use serde_json::json;
 
 use crate::common::Harness;
@@ -7,7 +7,10 @@ use crate::common::Harness;
 async fn unknown_fields_are_refused_naming_the_field() {
     let h = Harness::new().await;
     let r = h
-        .post("/v1/auth/login", json!({"loginId": "citizen1", "password": "x", "isAdmin": true}))
+        .post(
+            "/v1/auth/login",
+            json!({"loginId": "citizen1", "password": "x", "isAdmin": true}),
+        )
         .await;
     r.expect_problem(400, "request.invalid");
     assert_eq!(r.body["errors"][0]["field"], "isAdmin");
@@ -16,10 +19,14 @@ async fn unknown_fields_are_refused_naming_the_field() {
 #[tokio::test]
 async fn missing_fields_and_wrong_types_are_named() {
     let h = Harness::new().await;
-    let r = h.post("/v1/auth/login", json!({"loginId": "citizen1"})).await;
+    let r = h
+        .post("/v1/auth/login", json!({"loginId": "citizen1"}))
+        .await;
     r.expect_problem(400, "request.invalid");
     assert_eq!(r.body["errors"][0]["field"], "password");
-    let r = h.post("/v1/auth/login", json!({"loginId": 5, "password": "x"})).await;
+    let r = h
+        .post("/v1/auth/login", json!({"loginId": 5, "password": "x"}))
+        .await;
     r.expect_problem(400, "request.invalid");
     assert_eq!(r.body["errors"][0]["field"], "loginId");
 }
@@ -28,7 +35,10 @@ async fn missing_fields_and_wrong_types_are_named() {
 async fn bodies_over_64_kib_are_refused_with_413() {
     let h = Harness::new().await;
     let r = h
-        .post("/v1/auth/login", json!({"loginId": "a".repeat(70_000), "password": "x"}))
+        .post(
+            "/v1/auth/login",
+            json!({"loginId": "a".repeat(70_000), "password": "x"}),
+        )
         .await;
     r.expect_problem(413, "request.too_large");
 }
@@ -37,15 +47,20 @@ async fn bodies_over_64_kib_are_refused_with_413() {
 async fn malformed_json_missing_body_and_wrong_content_type_are_4xx() {
     let h = Harness::new().await;
     let req = |ct: Option<&str>, body: Body| {
-        let mut b = Request::builder().method("POST").uri("/v1/auth/login");
+        let mut b = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/v1/auth/login");
         if let Some(ct) = ct {
             b = b.header("content-type", ct);
         }
         b.body(body).unwrap()
     };
-    h.raw(req(Some("application/json"), Body::Text("{\"loginId\":".into())))
-        .await
-        .expect_problem(400, "request.malformed_json");
+    h.raw(req(
+        Some("application/json"),
+        Body::Text("{\"loginId\":".into()),
+    ))
+    .await
+    .expect_problem(400, "request.malformed_json");
     h.raw(req(Some("application/json"), Body::Empty))
         .await
         .expect_problem(400, "request.body_missing");
@@ -60,7 +75,9 @@ async fn malformed_json_missing_body_and_wrong_content_type_are_4xx() {
 #[tokio::test]
 async fn unknown_paths_are_404_and_wrong_methods_405() {
     let h = Harness::new().await;
-    h.send("GET", "/v1/auth/nothing", None, &[]).await.expect_problem(404, "not_found");
+    h.send("GET", "/v1/auth/nothing", None, &[])
+        .await
+        .expect_problem(404, "not_found");
     let r = h.send("GET", "/v1/auth/login", None, &[]).await;
     r.expect_problem(405, "request.method_not_allowed");
     assert_eq!(r.header("allow"), "POST");
@@ -77,8 +94,13 @@ async fn jwks_and_discovery_describe_the_signing_keys() {
     assert_eq!(key["alg"], "ES256");
     assert_eq!(key["use"], "sig");
     assert!(key.get("d").is_none(), "never the private part");
-    let r = h.send("GET", "/.well-known/openid-configuration", None, &[]).await;
+    let r = h
+        .send("GET", "/.well-known/openid-configuration", None, &[])
+        .await;
     r.expect(200);
     assert_eq!(r.body["issuer"], h.issuer());
-    assert_eq!(r.body["jwks_uri"], format!("{}/.well-known/jwks.json", h.issuer()));
+    assert_eq!(
+        r.body["jwks_uri"],
+        format!("{}/.well-known/jwks.json", h.issuer())
+    );
 }

@@ -16,18 +16,34 @@ async fn password_login_returns_a_token_response_verifiable_with_the_jwks() {
     assert_eq!(b["userId"], user_id.as_str());
     assert_eq!(b["role"], "citizen");
     assert_eq!(b["amr"], serde_json::json!(["pwd"]));
-    assert!(b["refreshToken"].as_str().unwrap().len() >= 43, "at least 256 bits");
+    assert!(
+        b["refreshToken"].as_str().unwrap().len() >= 43,
+        "at least 256 bits"
+    );
 
-    let jwks = h.send("GET", "/.well-known/jwks.json", None, &[]).await.body;
+    let jwks = h
+        .send("GET", "/.well-known/jwks.json", None, &[])
+        .await
+        .body;
     let verifier = TokenVerifier::from_jwks(h.issuer(), &jwks).unwrap();
-    let claims = verifier.verify(b["accessToken"].as_str().unwrap(), shared::time::now_secs()).unwrap();
+    let claims = verifier
+        .verify(b["accessToken"].as_str().unwrap(), shared::time::now_secs())
+        .unwrap();
     assert_eq!(claims.sub, user_id);
     assert_eq!(claims.aud, "pocketgov");
     assert_eq!(claims.exp - claims.iat, 900);
     assert!(claims.scope.is_none(), "citizens have no scope");
     let header: Value = serde_json::from_slice(
         &data_encoding::BASE64URL_NOPAD
-            .decode(b["accessToken"].as_str().unwrap().split('.').next().unwrap().as_bytes())
+            .decode(
+                b["accessToken"]
+                    .as_str()
+                    .unwrap()
+                    .split('.')
+                    .next()
+                    .unwrap()
+                    .as_bytes(),
+            )
             .unwrap(),
     )
     .unwrap();
@@ -54,14 +70,20 @@ async fn five_failures_lock_the_login_id_and_a_success_before_resets_the_count()
     let h = Harness::new().await;
     let user_id = h.signup("citizen7").await;
     for _ in 0..4 {
-        h.login("citizen7", "wrong-password-123").await.expect_problem(401, "auth.invalid_credentials");
+        h.login("citizen7", "wrong-password-123")
+            .await
+            .expect_problem(401, "auth.invalid_credentials");
     }
     h.login("citizen7", PASSWORD).await.expect(200);
     for _ in 0..4 {
-        h.login("citizen7", "wrong-password-123").await.expect_problem(401, "auth.invalid_credentials");
+        h.login("citizen7", "wrong-password-123")
+            .await
+            .expect_problem(401, "auth.invalid_credentials");
     }
     // Still open after 4 + 4 failures with a success between.
-    h.login("citizen7", "wrong-password-123").await.expect_problem(401, "auth.invalid_credentials");
+    h.login("citizen7", "wrong-password-123")
+        .await
+        .expect_problem(401, "auth.invalid_credentials");
     // That was the 5th consecutive failure: now even the right password is refused.
     let locked = h.login("citizen7", PASSWORD).await;
     locked.expect_problem(423, "auth.locked");
@@ -76,9 +98,13 @@ async fn five_failures_lock_the_login_id_and_a_success_before_resets_the_count()
 async fn unknown_login_ids_lock_the_same_way() {
     let h = Harness::new().await;
     for _ in 0..5 {
-        h.login("ghost123", "wrong-password-123").await.expect_problem(401, "auth.invalid_credentials");
+        h.login("ghost123", "wrong-password-123")
+            .await
+            .expect_problem(401, "auth.invalid_credentials");
     }
-    h.login("ghost123", "wrong-password-123").await.expect_problem(423, "auth.locked");
+    h.login("ghost123", "wrong-password-123")
+        .await
+        .expect_problem(423, "auth.locked");
 }
 
 #[tokio::test]
@@ -87,9 +113,22 @@ async fn parallel_guesses_get_at_most_five_checks() {
     h.signup("citizen6").await;
     let guesses = (0..8).map(|i| {
         let h = &h;
-        async move { h.login("citizen6", &format!("wrong-password-{i:03}")).await.status.as_u16() }
+        async move {
+            h.login("citizen6", &format!("wrong-password-{i:03}"))
+                .await
+                .status
+                .as_u16()
+        }
     });
     let statuses = futures::future::join_all(guesses).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 423).count(), 3, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 423).count(),
+        3,
+        "{statuses:?}"
+    );
 }

@@ -18,8 +18,14 @@ async fn signup_creates_a_citizen_and_stores_the_phone_in_e164() {
         .await
         .get_item()
         .table_name(h.table())
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{user_id}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("PROFILE".into()))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{user_id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("PROFILE".into()),
+        )
         .send()
         .await
         .unwrap()
@@ -28,7 +34,10 @@ async fn signup_creates_a_citizen_and_stores_the_phone_in_e164() {
     assert_eq!(item["phone"].as_s().unwrap(), "+821012345678");
     assert_eq!(item["role"].as_s().unwrap(), "citizen");
     let hash = item["passwordHash"].as_s().unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "argon2id at OWASP's setting");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "argon2id at OWASP's setting"
+    );
     assert!(!hash.contains(PASSWORD));
 }
 
@@ -49,8 +58,12 @@ async fn when_login_id_is_taken_signup_returns_409() {
 #[tokio::test]
 async fn concurrent_signups_with_one_login_id_create_exactly_one_account() {
     let h = Harness::new().await;
-    let body = json!({"loginId": "racer", "password": PASSWORD, "name": "A", "phone": "010-1111-2222"});
-    let (a, b) = tokio::join!(h.post("/v1/auth/signup", body.clone()), h.post("/v1/auth/signup", body));
+    let body =
+        json!({"loginId": "racer", "password": PASSWORD, "name": "A", "phone": "010-1111-2222"});
+    let (a, b) = tokio::join!(
+        h.post("/v1/auth/signup", body.clone()),
+        h.post("/v1/auth/signup", body)
+    );
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
     assert_eq!(statuses, [201, 409]);
@@ -59,7 +72,13 @@ async fn concurrent_signups_with_one_login_id_create_exactly_one_account() {
 #[tokio::test]
 async fn weak_passwords_are_refused_naming_the_field() {
     let h = Harness::new().await;
-    for password in ["short-1A", "password1234", "Password1234", "my-weakling1-pass", &"x".repeat(129)] {
+    for password in [
+        "short-1A",
+        "password1234",
+        "Password1234",
+        "my-weakling1-pass",
+        &"x".repeat(129),
+    ] {
         let r = h
             .post(
                 "/v1/auth/signup",
@@ -81,7 +100,12 @@ async fn invalid_fields_are_all_named_at_once() {
         )
         .await;
     r.expect_problem(400, "request.invalid");
-    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["loginId", "name", "phone"]);
 }
 
@@ -98,5 +122,10 @@ async fn problems_are_korean_when_the_client_prefers_korean() {
         .await;
     r.expect_problem(400, "request.invalid");
     assert_eq!(r.body["title"], "잘못된 요청");
-    assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("영문"));
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("영문")
+    );
 }

@@ -26,11 +26,17 @@ async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_sign_in() {
     let h = Harness::new().await;
     let tokens = h.citizen("tokuser1").await;
     let first = tokens["refreshToken"].as_str().unwrap();
-    let r = h.post("/v1/auth/token", json!({"refreshToken": first})).await;
+    let r = h
+        .post("/v1/auth/token", json!({"refreshToken": first}))
+        .await;
     r.expect(200);
     let second = r.str("refreshToken");
     assert_ne!(second, first);
-    assert_eq!(r.body["amr"], json!(["pwd"]), "the sign-in's methods carry over");
+    assert_eq!(
+        r.body["amr"],
+        json!(["pwd"]),
+        "the sign-in's methods carry over"
+    );
 
     h.post("/v1/auth/token", json!({"refreshToken": first}))
         .await
@@ -49,7 +55,10 @@ async fn two_concurrent_refreshes_with_one_token_give_exactly_one_success() {
     let h = Harness::new().await;
     let tokens = h.citizen("tokuser2").await;
     let body = json!({"refreshToken": tokens["refreshToken"]});
-    let (a, b) = tokio::join!(h.post("/v1/auth/token", body.clone()), h.post("/v1/auth/token", body));
+    let (a, b) = tokio::join!(
+        h.post("/v1/auth/token", body.clone()),
+        h.post("/v1/auth/token", body)
+    );
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 401]);
@@ -79,15 +88,25 @@ async fn forged_tokens_are_refused_with_invalid_token() {
     let kid = keys.signer.kid().to_owned();
     let payload = BASE64URL_NOPAD.encode(&serde_json::to_vec(&claims(&h, user_id)).unwrap());
 
-    let alg_none = format!("{}.{payload}.", BASE64URL_NOPAD.encode(format!(r#"{{"alg":"none","kid":"{kid}"}}"#).as_bytes()));
+    let alg_none = format!(
+        "{}.{payload}.",
+        BASE64URL_NOPAD.encode(format!(r#"{{"alg":"none","kid":"{kid}"}}"#).as_bytes())
+    );
     let hs_input = format!(
         "{}.{payload}",
-        BASE64URL_NOPAD.encode(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#).as_bytes())
+        BASE64URL_NOPAD
+            .encode(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#).as_bytes())
     );
-    let jwk = &h.send("GET", "/.well-known/jwks.json", None, &[]).await.body["keys"][0];
+    let jwk = &h
+        .send("GET", "/.well-known/jwks.json", None, &[])
+        .await
+        .body["keys"][0];
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(jwk.to_string().as_bytes()).unwrap();
     mac.update(hs_input.as_bytes());
-    let hs256 = format!("{hs_input}.{}", BASE64URL_NOPAD.encode(&mac.finalize().into_bytes()));
+    let hs256 = format!(
+        "{hs_input}.{}",
+        BASE64URL_NOPAD.encode(&mac.finalize().into_bytes())
+    );
     let other_key = TokenSigner::generate(&kid).sign(&claims(&h, user_id));
     let mut expired = claims(&h, user_id);
     expired.iat -= 1000;
@@ -110,18 +129,37 @@ async fn forged_tokens_are_refused_with_invalid_token() {
         let r = h.authed("GET", "/v1/auth/devices", &token, None).await;
         assert_eq!(r.status.as_u16(), 401, "{name}");
         assert_eq!(r.code(), "auth.invalid_token", "{name}");
-        assert_eq!(r.header("www-authenticate"), r#"Bearer error="invalid_token""#, "{name}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            r#"Bearer error="invalid_token""#,
+            "{name}"
+        );
     }
     // Missing and malformed headers too.
     let r = h.send("GET", "/v1/auth/devices", None, &[]).await;
     r.expect_problem(401, "auth.invalid_token");
-    assert_eq!(r.header("www-authenticate"), r#"Bearer error="invalid_token""#);
-    let r = h.send("GET", "/v1/auth/devices", None, &[("authorization", "Basic abc")]).await;
+    assert_eq!(
+        r.header("www-authenticate"),
+        r#"Bearer error="invalid_token""#
+    );
+    let r = h
+        .send(
+            "GET",
+            "/v1/auth/devices",
+            None,
+            &[("authorization", "Basic abc")],
+        )
+        .await;
     r.expect_problem(401, "auth.invalid_token");
     // And the genuine token works.
-    h.authed("GET", "/v1/auth/devices", tokens["accessToken"].as_str().unwrap(), None)
-        .await
-        .expect(200);
+    h.authed(
+        "GET",
+        "/v1/auth/devices",
+        tokens["accessToken"].as_str().unwrap(),
+        None,
+    )
+    .await
+    .expect(200);
 }
 
 #[tokio::test]
@@ -169,7 +207,10 @@ async fn officials_get_their_scopes_in_the_token() {
     let claims = h
         .app
         .verifier()
-        .verify(r.body["accessToken"].as_str().unwrap(), shared::time::now_secs())
+        .verify(
+            r.body["accessToken"].as_str().unwrap(),
+            shared::time::now_secs(),
+        )
         .unwrap();
     assert_eq!(claims.scope.as_deref(), Some("tax:review alerts:issue"));
     // Provisioning again leaves the account as it is.
@@ -188,5 +229,7 @@ async fn officials_get_their_scopes_in_the_token() {
     .await
     .unwrap();
     assert_eq!(again, claims.sub);
-    h.login("official9", "Official9-pocketgov").await.expect(200);
+    h.login("official9", "Official9-pocketgov")
+        .await
+        .expect(200);
 }

@@ -26,13 +26,24 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
-        assert!(!self.header("x-request-id").is_empty(), "every response carries x-request-id");
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert!(
+            !self.header("x-request-id").is_empty(),
+            "every response carries x-request-id"
+        );
         self
     }
 
@@ -46,7 +57,10 @@ impl Reply {
     }
 
     pub fn str(&self, field: &str) -> String {
-        self.body[field].as_str().unwrap_or_else(|| panic!("no `{field}` in {}", self.body)).to_owned()
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{field}` in {}", self.body))
+            .to_owned()
     }
 }
 
@@ -57,12 +71,20 @@ impl Harness {
         let stack = TestStack::new().await;
         let env = stack.env("login");
         let sdk = shared::aws::sdk_config(&env).await;
-        let app = login::App::from_env(&env, &sdk).await.expect("login starts on the test stack");
+        let app = login::App::from_env(&env, &sdk)
+            .await
+            .expect("login starts on the test stack");
         Self { stack, app }
     }
 
-    pub async fn send(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
-        let mut builder = Request::builder()
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut builder = lambda_http::http::Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(path);
         if body.is_some() {
@@ -100,9 +122,16 @@ impl Harness {
         self.send("POST", path, Some(body), &[]).await
     }
 
-    pub async fn authed(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
+    pub async fn authed(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let auth = format!("Bearer {token}");
-        self.send(method, path, body, &[("authorization", &auth)]).await
+        self.send(method, path, body, &[("authorization", &auth)])
+            .await
     }
 
     /// Signs up `login_id` with [`PASSWORD`]; returns the user id.
@@ -118,8 +147,11 @@ impl Harness {
     }
 
     pub async fn login(&self, login_id: &str, password: &str) -> Reply {
-        self.post("/v1/auth/login", json!({"loginId": login_id, "password": password}))
-            .await
+        self.post(
+            "/v1/auth/login",
+            json!({"loginId": login_id, "password": password}),
+        )
+        .await
     }
 
     /// Signs up and logs in; returns the token response.
@@ -195,7 +227,9 @@ pub fn sign(key: &SigningKey, message: &str) -> String {
 
 /// The TOTP code of a base32 secret `offset` steps from now.
 pub fn totp_at(secret: &str, offset: i64) -> String {
-    let raw = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
+    let raw = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
     let step = shared::time::now_secs() / 30 + offset;
     format!("{:06}", login::totp::hotp(&raw, step as u64))
 }
