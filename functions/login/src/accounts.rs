@@ -1,8 +1,10 @@
 //! Accounts: citizen signup, official provisioning, and reading profiles.
 //!
-//! Items: `USER#<userId>/PROFILE` holds the profile and secrets' hashes;
-//! `LOGINID#<loginId>/LOGINID` points at the user and makes loginIds unique (both
-//! written in one transaction).
+//! Items: `USER#<userId>/PROFILE` holds the profile; `LOGINID#<loginId>/LOGINID`
+//! makes loginIds unique and holds the credential (user id and password hash), so
+//! a password check is one read whether or not the loginId exists: an unknown
+//! loginId costs the same reads and the same argon2 work as a wrong password.
+//! Both are written in one transaction.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::Deserialize;
@@ -50,8 +52,6 @@ pub struct Account {
     pub scopes: Vec<String>,
     /// Agency code (officials).
     pub agency: Option<String>,
-    /// Argon2id PHC string.
-    pub password_hash: String,
     /// Confirmed TOTP secret: when set, OTP is required at password login.
     pub otp_secret: Option<String>,
     /// TOTP secret awaiting confirmation.
@@ -81,7 +81,6 @@ impl Account {
             },
             scopes: db::list(item, "scopes"),
             agency: text(item, "agency"),
-            password_hash: text(item, "passwordHash")?,
             otp_secret: text(item, "otpSecret"),
             otp_pending: text(item, "otpPending"),
         })
@@ -224,7 +223,6 @@ async fn create(app: &App, a: NewAccount<'_>) -> Result<String, LoginError> {
             }),
         ),
         ("scopes".to_owned(), db::str_list(a.scopes)),
-        ("passwordHash".to_owned(), s(a.password_hash)),
         ("createdAt".to_owned(), n(now)),
     ]);
     if let Some(agency) = a.agency {
@@ -232,6 +230,7 @@ async fn create(app: &App, a: NewAccount<'_>) -> Result<String, LoginError> {
     }
     let mut pointer = db::key(format!("LOGINID#{}", a.login_id), "LOGINID");
     pointer.insert("userId".to_owned(), s(&user_id));
+    pointer.insert("passwordHash".to_owned(), s(a.password_hash));
     let put = |item: Item| {
         Put::builder()
             .table_name(&app.table)
@@ -287,10 +286,29 @@ pub async fn load(app: &App, user_id: &str) -> Result<Option<Account>, StoreErro
     Ok(out.item.as_ref().and_then(Account::from_item))
 }
 
-/// The account registered under `login_id`.
-pub async fn load_by_login_id(app: &App, login_id: &str) -> Result<Option<Account>, StoreError> {
-    match user_id_of(app, login_id).await? {
-        Some(user_id) => load(app, &user_id).await,
-        None => Ok(None),
-    }
+/// What a password is checked against.
+pub struct Credential {
+    /// The user.
+    pub user_id: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// The credential registered under `login_id` (one read).
+pub async fn credential(app: &App, login_id: &str) -> Result<Option<Credential>, StoreError> {
+    let out = app
+        .db
+        .get_item()
+        .table_name(&app.table)
+        .set_key(Some(db::key(format!("LOGINID#{login_id}"), "LOGINID")))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.item.as_ref().and_then(|i| {
+        Some(Credential {
+            user_id: text(i, "userId")?,
+            password_hash: text(i, "passwordHash")?,
+        })
+    }))
 }

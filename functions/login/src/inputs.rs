@@ -62,7 +62,8 @@ pub fn weak_password(s: &str, login_id: Option<&str>) -> Option<Invalid> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .any(|l| l == lower);
-    let one_char = s.chars().all(|c| Some(c) == s.chars().next());
+    let first = s.chars().next();
+    let one_char = s.chars().all(|c| Some(c) == first);
     if common || one_char {
         return Some(Invalid::new(
             "is too common; choose a less predictable password",

@@ -166,22 +166,23 @@ pub async fn password_login(
     password: &str,
 ) -> Result<PasswordOutcome, LoginError> {
     let attempt = throttle::reserve(app, login_id).await?;
-    let account = accounts::load_by_login_id(app, login_id).await?;
-    let correct = match &account {
-        Some(a) if password.chars().count() <= crate::inputs::PASSWORD_CHARS.end().to_owned() => {
-            app.hasher.verify(password, &a.password_hash)
+    let (user_id, correct) = match accounts::credential(app, login_id).await? {
+        Some(c) if password.chars().count() <= *crate::inputs::PASSWORD_CHARS.end() => {
+            let correct = app.hasher.verify(password, &c.password_hash);
+            (Some(c.user_id), correct)
         }
-        _ => {
+        other => {
             app.hasher.verify_dummy(password);
-            false
+            (other.map(|c| c.user_id), false)
         }
     };
-    let account = match (account, correct) {
-        (Some(account), true) => account,
-        (account, _) => {
-            record_failure(app, login_id, attempt, account.as_ref()).await?;
-            return Err(LoginError::InvalidCredentials);
-        }
+    let account = match (&user_id, correct) {
+        (Some(id), true) => accounts::load(app, id).await?,
+        _ => None,
+    };
+    let Some(account) = account else {
+        record_failure(app, login_id, attempt, user_id.as_deref()).await?;
+        return Err(LoginError::InvalidCredentials);
     };
     if account.otp_secret.is_some() {
         throttle::refund(app, login_id).await?;
@@ -217,15 +218,15 @@ async fn record_failure(
     app: &App,
     login_id: &str,
     attempt: i64,
-    account: Option<&Account>,
+    user_id: Option<&str>,
 ) -> Result<(), LoginError> {
     if let Some(until) = throttle::failed(app, login_id, attempt).await?
-        && let Some(account) = account
+        && let Some(user_id) = user_id
     {
         app.events
             .publish_or_log(
                 "auth.locked",
-                &account.user_id,
+                user_id,
                 json!({ "lockedUntil": shared::time::rfc3339(until) }),
             )
             .await;
@@ -271,7 +272,7 @@ pub async fn otp_login(
         .ok_or(LoginError::InvalidMfaToken)?;
     let attempt = throttle::reserve(app, &account.login_id).await?;
     let Some(step) = totp::matching_step(&secret, code, now) else {
-        record_failure(app, &account.login_id, attempt, Some(&account)).await?;
+        record_failure(app, &account.login_id, attempt, Some(&account.user_id)).await?;
         return Err(LoginError::InvalidOtp);
     };
     // Consume the MFA token and the code's time step together: each works once.
@@ -302,7 +303,7 @@ pub async fn otp_login(
             throttle::refund(app, &account.login_id).await?;
             return Err(LoginError::InvalidMfaToken);
         }
-        record_failure(app, &account.login_id, attempt, Some(&account)).await?;
+        record_failure(app, &account.login_id, attempt, Some(&account.user_id)).await?;
         return Err(LoginError::OtpReplayed);
     }
     signed_in_with_password(app, &account).await?;

@@ -33,7 +33,30 @@ async fn signup_creates_a_citizen_and_stores_the_phone_in_e164() {
         .expect("profile stored");
     assert_eq!(item["phone"].as_s().unwrap(), "+821012345678");
     assert_eq!(item["role"].as_s().unwrap(), "citizen");
-    let hash = item["passwordHash"].as_s().unwrap();
+    assert!(
+        !item.contains_key("passwordHash"),
+        "the hash lives only on the credential item"
+    );
+    let credential = h
+        .db()
+        .await
+        .get_item()
+        .table_name(h.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("LOGINID#hong.gd".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("LOGINID".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("credential stored");
+    assert_eq!(credential["userId"].as_s().unwrap(), &user_id);
+    let hash = credential["passwordHash"].as_s().unwrap();
     assert!(
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "argon2id at OWASP's setting"

@@ -1,0 +1,443 @@
+//! `devstack`, the command behind `cargo dev`.
+//!
+//! - `devstack up`: the whole stack locally. Creates `.venv/` if needed, starts the
+//!   emulator on 127.0.0.1:4566, creates every resource of `infra/template.yaml`
+//!   as stack `pocketgov`, fills the signing keys secret from
+//!   `.local/signing-keys.json` (created once), seeds the demo accounts, writes
+//!   the functions' environment to `.local/env`, runs `cargo lambda watch` on
+//!   127.0.0.1:9000 and stops everything on Ctrl-C.
+//! - `devstack keygen [--previous FILE]`: prints a new signing key set (JSON) for
+//!   `aws secretsmanager put-secret-value`; with `--previous`, the keys of FILE
+//!   stay published after the new one.
+//! - `devstack resources [--stack NAME]`: prints the resource names of a stack.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use devstack::deploy::{self, Stack};
+use devstack::emulator::{self, Emulator};
+use devstack::resolve::Context;
+use devstack::template::{Kind, Template};
+use devstack::venv::Venv;
+use devstack::{ACCOUNT_ID, Error, LOCAL_ISSUER, REGION, SIGNING_KEYS_SECRET};
+
+const EMULATOR_PORT: u16 = 4566;
+const API_PORT: u16 = 9000;
+const STACK_NAME: &str = "pocketgov";
+const OFFICIAL_SCOPES: &str =
+    "tax:review reports:manage consent:request alerts:issue alerts:approve";
+
+const USAGE: &str = "\
+usage: devstack <command>
+
+commands:
+  up                         the local stack: emulator on :4566, resources, demo data,
+                             cargo lambda watch on :9000 (what `cargo dev` runs)
+  keygen [--previous FILE]   print a new signing key set (JSON) for the signing keys
+                             secret; --previous keeps FILE's keys published
+  resources [--stack NAME]   print the resource names of a stack (default pocketgov)
+";
+
+/// A demo account of design.md.
+struct Demo {
+    login_id: &'static str,
+    password: &'static str,
+    name: &'static str,
+    phone: &'static str,
+    agency: Option<&'static str>,
+}
+
+const DEMO_ACCOUNTS: &[Demo] = &[
+    Demo {
+        login_id: "citizen1",
+        password: "Citizen1-pocketgov",
+        name: "홍길동",
+        phone: "010-1234-5678",
+        agency: None,
+    },
+    Demo {
+        login_id: "citizen2",
+        password: "Citizen2-pocketgov",
+        name: "김영희",
+        phone: "010-2345-6789",
+        agency: None,
+    },
+    Demo {
+        login_id: "official1",
+        password: "Official1-pocketgov",
+        name: "이서울",
+        phone: "010-3456-7890",
+        agency: Some("11"),
+    },
+    Demo {
+        login_id: "official2",
+        password: "Official2-pocketgov",
+        name: "박부산",
+        phone: "010-4567-8901",
+        agency: Some("26"),
+    },
+];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    let result = match args.first().map(String::as_str) {
+        Some("up") => up().await,
+        Some("keygen") => keygen(rest),
+        Some("resources") => resources(rest),
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => {
+            eprint!("devstack: unknown command `{other}`\n\n{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+        None => {
+            eprint!("{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("devstack: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// The value of `--name VALUE` in `args`, refusing anything else.
+fn option(args: &[String], name: &str) -> Result<Option<String>, ExitCode> {
+    match args {
+        [] => Ok(None),
+        [flag, value] if flag == name => Ok(Some(value.clone())),
+        _ => {
+            eprint!("devstack: unexpected arguments {args:?}\n\n{USAGE}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn keygen(args: &[String]) -> Result<ExitCode, Error> {
+    let previous = match option(args, "--previous") {
+        Ok(path) => path,
+        Err(code) => return Ok(code),
+    };
+    let previous = previous
+        .map(|path| {
+            fs::read_to_string(&path).map_err(|e| Error::Io {
+                path: path.into(),
+                source: e,
+            })
+        })
+        .transpose()?;
+    println!(
+        "{}",
+        login::signing::generate_key_set_json(previous.as_deref())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn resources(args: &[String]) -> Result<ExitCode, Error> {
+    let stack_name = match option(args, "--stack") {
+        Ok(name) => name.unwrap_or_else(|| STACK_NAME.to_owned()),
+        Err(code) => return Ok(code),
+    };
+    let template = Template::workspace()?;
+    let context = Context::new(
+        &template,
+        &stack_name,
+        REGION,
+        ACCOUNT_ID,
+        &deploy::local_parameters(),
+    );
+    for resource in template.resources() {
+        let name = match resource.kind {
+            Kind::Table | Kind::Topic | Kind::Queue | Kind::Secret | Kind::Bucket => {
+                deploy::resource_name(&context, resource)?
+            }
+            Kind::Function => format!("(binary `{}`)", resource.binary().unwrap_or("?")),
+            _ => "(not created locally)".to_owned(),
+        };
+        println!(
+            "{:<28} {:<30} {}",
+            resource.logical_id, resource.type_name, name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn up() -> Result<ExitCode, Error> {
+    let root = devstack::workspace_root();
+    emulator::check_port_free(EMULATOR_PORT, "AWS emulator (moto)")?;
+    emulator::check_port_free(API_PORT, "local API (cargo lambda watch)")?;
+
+    let venv = Venv::at(&root);
+    venv.ensure()?;
+    let emulator = Emulator::start(&venv, EMULATOR_PORT)?;
+    let endpoint = emulator.endpoint().to_owned();
+    let sdk = deploy::sdk_config(&endpoint).await;
+
+    let template = Template::load(root.join("infra").join("template.yaml"))?;
+    let stack = deploy::deploy(
+        &sdk,
+        template,
+        STACK_NAME,
+        &endpoint,
+        &deploy::local_parameters(),
+    )
+    .await?;
+    let local = root.join(".local");
+    fs::create_dir_all(&local).map_err(|e| Error::Io {
+        path: local.clone(),
+        source: e,
+    })?;
+    let keys = signing_keys(&local.join("signing-keys.json"))?;
+    stack.put_secret(&sdk, SIGNING_KEYS_SECRET, &keys).await?;
+    seed(&stack, &sdk).await?;
+
+    let (env, conflicts) = stack.all_functions_env()?;
+    for name in conflicts {
+        eprintln!(
+            "devstack: warning: functions set `{name}` differently; .local/env keeps the first value"
+        );
+    }
+    let env_file = local.join("env");
+    write_env_file(&env_file, &env)?;
+
+    let mut watch = start_watch(&venv, &root, &env_file)?;
+    print_banner(&stack, &endpoint);
+
+    enum Stop {
+        Signal,
+        Watch(std::io::Result<std::process::ExitStatus>),
+        Emulator,
+    }
+    let stop = tokio::select! {
+        _ = tokio::signal::ctrl_c() => Stop::Signal,
+        _ = terminate() => Stop::Signal,
+        status = watch.wait() => Stop::Watch(status),
+        _ = emulator_exit(&emulator) => Stop::Emulator,
+    };
+    eprintln!("\ndevstack: stopping");
+    let code = match stop {
+        Stop::Signal => {
+            stop_watch(&mut watch).await;
+            ExitCode::SUCCESS
+        }
+        Stop::Watch(status) => {
+            eprintln!("devstack: cargo lambda watch ended ({status:?})");
+            ExitCode::FAILURE
+        }
+        Stop::Emulator => {
+            eprintln!("devstack: the emulator ended unexpectedly");
+            stop_watch(&mut watch).await;
+            ExitCode::FAILURE
+        }
+    };
+    emulator.stop();
+    Ok(code)
+}
+
+/// The development signing keys: read from `path`, or created there once (mode
+/// 0600), so tokens stay valid across restarts.
+fn signing_keys(path: &Path) -> Result<String, Error> {
+    let io = |e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    match fs::read_to_string(path) {
+        Ok(keys) if !keys.trim().is_empty() => return Ok(keys),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let keys = login::signing::generate_key_set_json(None);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(keys.as_bytes()).map_err(io)?;
+    eprintln!(
+        "devstack: created development signing keys in {}",
+        path.display()
+    );
+    Ok(keys)
+}
+
+async fn seed(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<(), Error> {
+    use login::accounts::{Provision, Role, provision};
+    let seed_error = |what: &str, message: String| Error::Seed {
+        what: what.to_owned(),
+        message,
+    };
+    let env = shared::config::Env::from_map(stack.function_env("login")?);
+    let app = login::App::from_env(&env, sdk)
+        .await
+        .map_err(|e| seed_error("the login function", e.to_string()))?;
+    for demo in DEMO_ACCOUNTS {
+        let (role, scopes) = match demo.agency {
+            None => (Role::Citizen, Vec::new()),
+            Some(_) => (
+                Role::Official,
+                OFFICIAL_SCOPES.split(' ').map(str::to_owned).collect(),
+            ),
+        };
+        provision(
+            &app,
+            Provision {
+                login_id: demo.login_id.to_owned(),
+                password: demo.password.to_owned(),
+                name: demo.name.to_owned(),
+                phone: demo.phone.to_owned(),
+                role,
+                scopes,
+                agency: demo.agency.map(str::to_owned),
+            },
+        )
+        .await
+        .map_err(|e| seed_error(&format!("account `{}`", demo.login_id), e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn write_env_file(path: &Path, env: &BTreeMap<String, String>) -> Result<(), Error> {
+    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    fs::write(path, text).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+/// Variables `cargo run` sets for devstack itself; cargo-lambda must not inherit
+/// them, or it would take devstack's package for the one to serve.
+const CARGO_RUN_VARIABLES: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
+fn start_watch(venv: &Venv, root: &Path, env_file: &Path) -> Result<tokio::process::Child, Error> {
+    let program: PathBuf = venv.bin("cargo-lambda");
+    let mut command = tokio::process::Command::new(&program);
+    command
+        .args([
+            "lambda",
+            "watch",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+        ])
+        .arg(API_PORT.to_string())
+        .arg("--env-file")
+        .arg(env_file)
+        .current_dir(root)
+        .kill_on_drop(true);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_") || CARGO_RUN_VARIABLES.contains(&name.as_ref()) {
+            command.env_remove(name.as_ref());
+        }
+    }
+    // On Linux, cargo-lambda also stops if devstack dies without cleaning up
+    // (kill -9); elsewhere only Ctrl-C and normal shutdown stop it.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; it runs in the child before exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+            Ok(())
+        });
+    }
+    command.spawn().map_err(|e| Error::Io {
+        path: program,
+        source: e,
+    })
+}
+
+/// Asks cargo-lambda to stop (SIGINT, as Ctrl-C would), then kills it.
+async fn stop_watch(watch: &mut tokio::process::Child) {
+    #[cfg(unix)]
+    if let Some(pid) = watch.id().and_then(|id| i32::try_from(id).ok()) {
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+    }
+    if tokio::time::timeout(Duration::from_secs(10), watch.wait())
+        .await
+        .is_err()
+    {
+        let _ = watch.kill().await;
+    }
+}
+
+async fn emulator_exit(emulator: &Emulator) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if emulator.has_exited() {
+            return;
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending().await
+}
+
+fn print_banner(stack: &Stack, endpoint: &str) {
+    let mut out = String::new();
+    out.push_str("\npocketgov is running locally\n\n");
+    out.push_str(&format!("  API (cargo lambda watch)  {LOCAL_ISSUER}\n"));
+    out.push_str(&format!(
+        "  AWS emulator (moto)       {endpoint}   (aws --endpoint-url {endpoint} --region {REGION} ...)\n"
+    ));
+    out.push_str(&format!("  stack                     {}\n", stack.name()));
+    for (id, physical) in stack.context().all_physical() {
+        out.push_str(&format!("    {id:<24} {}\n", physical.reference));
+    }
+    out.push_str("\n  demo accounts\n");
+    out.push_str(&format!(
+        "    {:<10} {:<20} {:<9} {}\n",
+        "loginId", "password", "role", "notes"
+    ));
+    for demo in DEMO_ACCOUNTS {
+        let (role, notes) = match demo.agency {
+            None => ("citizen", format!("{} {}", demo.name, demo.phone)),
+            Some(agency) => (
+                "official",
+                format!("agency {agency}; scopes {OFFICIAL_SCOPES}"),
+            ),
+        };
+        out.push_str(&format!(
+            "    {:<10} {:<20} {:<9} {}\n",
+            demo.login_id, demo.password, role, notes
+        ));
+    }
+    out.push_str(&format!(
+        "\n  try: curl -s {LOCAL_ISSUER}/v1/auth/login -H 'content-type: application/json' \
+         -d '{{\"loginId\":\"citizen1\",\"password\":\"Citizen1-pocketgov\"}}'\n"
+    ));
+    out.push_str("  (a function compiles on its first request; Ctrl-C stops everything)\n\n");
+    print!("{out}");
+}

@@ -1,0 +1,308 @@
+//! [`TestStack`]: a fresh copy of the template's resources for one test.
+//!
+//! All stacks of a test process share one emulator; each stack has its own
+//! names (`t<n>x<random>-login`, ...), so tests run in parallel without seeing
+//! each other's data.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use rand_core::{OsRng, RngCore};
+use serde_json::Value;
+
+use crate::deploy::{self, Stack};
+use crate::emulator;
+use crate::error::{Error, Result};
+use crate::resolve::Physical;
+use crate::template::Template;
+
+/// Logical id of the topic whose messages [`TestStack::events`] returns.
+pub const EVENTS_TOPIC: &str = "EventsTopic";
+/// Logical id of the secret that holds the token signing keys.
+pub const SIGNING_KEYS_SECRET: &str = "SigningKeysSecret";
+
+/// A message received from the events topic.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PublishedEvent {
+    /// The message body, parsed as JSON (a JSON string if it is not JSON).
+    pub message: Value,
+    /// The message attributes (`type`, ...), by name.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The template's resources, freshly created in the test process's emulator.
+#[derive(Debug)]
+pub struct TestStack {
+    stack: Stack,
+    sdk: SdkConfig,
+    signing_keys: String,
+    tap: Option<String>,
+    seen: tokio::sync::Mutex<Vec<PublishedEvent>>,
+}
+
+impl TestStack {
+    /// Creates a stack with fresh names, fresh signing keys, and a queue that
+    /// records what is published to the events topic.
+    ///
+    /// # Panics
+    ///
+    /// When the stack cannot come up (no Python 3, emulator failure, a template
+    /// devstack cannot read), with a message that says why.
+    pub async fn new() -> TestStack {
+        match TestStack::try_new().await {
+            Ok(stack) => stack,
+            Err(e) => panic!("devstack: the test stack did not come up: {e}"),
+        }
+    }
+
+    /// Like [`TestStack::new`], returning the error instead of panicking.
+    pub async fn try_new() -> Result<TestStack> {
+        let emulator = tokio::task::spawn_blocking(emulator::shared)
+            .await
+            .map_err(|e| Error::Emulator(e.to_string()))?
+            .map_err(|e| Error::Emulator(e.to_string()))?;
+        let template = workspace_template()?.clone();
+        let endpoint = emulator.endpoint().to_owned();
+        let sdk = deploy::sdk_config(&endpoint).await;
+        let stack = deploy::deploy(
+            &sdk,
+            template,
+            &unique_stack_name(),
+            &endpoint,
+            &deploy::local_parameters(),
+        )
+        .await?;
+
+        let signing_keys = login::signing::generate_key_set_json(None);
+        if stack.physical(SIGNING_KEYS_SECRET).is_some() {
+            stack
+                .put_secret(&sdk, SIGNING_KEYS_SECRET, &signing_keys)
+                .await?;
+        }
+        let tap = match stack.physical(EVENTS_TOPIC) {
+            Some(topic) => Some(subscribe_tap(&sdk, stack.name(), &topic.reference).await?),
+            None => None,
+        };
+        Ok(TestStack {
+            stack,
+            sdk,
+            signing_keys,
+            tap,
+            seen: tokio::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The stack name, the prefix of every resource name.
+    pub fn name(&self) -> &str {
+        self.stack.name()
+    }
+
+    /// The emulator's endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        self.stack.endpoint()
+    }
+
+    /// The underlying stack.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// The created resource `logical_id` (`!Ref` value and attributes).
+    pub fn physical(&self, logical_id: &str) -> Option<&Physical> {
+        self.stack.physical(logical_id)
+    }
+
+    /// The signing key set put into the signing keys secret.
+    pub fn signing_keys(&self) -> &str {
+        &self.signing_keys
+    }
+
+    /// The environment of `function` (binary name or logical id) as Lambda would
+    /// see it here: its template variables resolved for this stack, plus
+    /// `AWS_ENDPOINT_URL`, `AWS_REGION` and test credentials.
+    ///
+    /// # Panics
+    ///
+    /// When the template has no such function or a variable cannot be resolved.
+    pub fn env(&self, function: &str) -> shared::config::Env {
+        match self.stack.function_env(function) {
+            Ok(env) => shared::config::Env::from_map(env),
+            Err(e) => panic!("devstack: no environment for `{function}`: {e}"),
+        }
+    }
+
+    /// An SDK configuration pointing at the emulator.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        deploy::sdk_config(self.endpoint()).await
+    }
+
+    /// Every message published to the events topic so far, bodies parsed as JSON.
+    /// Waits up to about 2 s when nothing new has arrived.
+    pub async fn events(&self) -> Vec<Value> {
+        self.published()
+            .await
+            .into_iter()
+            .map(|e| e.message)
+            .collect()
+    }
+
+    /// Like [`TestStack::events`], with the message attributes.
+    ///
+    /// # Panics
+    ///
+    /// When the emulator cannot be read.
+    pub async fn published(&self) -> Vec<PublishedEvent> {
+        let Some(queue_url) = &self.tap else {
+            return Vec::new();
+        };
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let mut seen = self.seen.lock().await;
+        let before = seen.len();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "devstack: reading the events queue failed: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(e)
+                    )
+                });
+            let messages = received.messages();
+            if !messages.is_empty() {
+                for message in messages {
+                    seen.push(parse_envelope(message.body().unwrap_or_default()));
+                    if let Some(handle) = message.receipt_handle() {
+                        sqs.delete_message()
+                            .queue_url(queue_url)
+                            .receipt_handle(handle)
+                            .send()
+                            .await
+                            .unwrap_or_else(|e| {
+                                panic!(
+                                    "devstack: deleting from the events queue failed: {}",
+                                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                                )
+                            });
+                    }
+                }
+                continue;
+            }
+            if seen.len() > before || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        seen.clone()
+    }
+}
+
+/// The workspace template, parsed once per process.
+fn workspace_template() -> Result<&'static Template> {
+    static TEMPLATE: OnceLock<Result<Template>> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(Template::workspace)
+        .as_ref()
+        .map_err(|e| Error::template("infra/template.yaml", e.to_string()))
+}
+
+/// `t<n>x<random>`: unique in this process by `n`, across processes by the random
+/// part (processes may share an emulator through `DEVSTACK_ENDPOINT`).
+fn unique_stack_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut random = [0u8; 3];
+    OsRng.fill_bytes(&mut random);
+    format!("t{n}x{}", data_encoding::HEXLOWER.encode(&random))
+}
+
+/// A queue subscribed to `topic_arn` (raw delivery off, so the SNS envelope keeps
+/// the message attributes); returns its URL.
+async fn subscribe_tap(sdk: &SdkConfig, stack_name: &str, topic_arn: &str) -> Result<String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let name = format!("{stack_name}-devstack-events-tap");
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .map_err(|e| Error::aws("CreateQueue", &name, e))?
+        .queue_url()
+        .ok_or_else(|| Error::aws_missing("CreateQueue", &name, "QueueUrl"))?
+        .to_owned();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetQueueAttributes", &name, e))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| Error::aws_missing("GetQueueAttributes", &name, "QueueArn"))?;
+    aws_sdk_sns::Client::new(sdk)
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "false")
+        .send()
+        .await
+        .map_err(|e| Error::aws("Subscribe", topic_arn, e))?;
+    Ok(url)
+}
+
+/// Reads an SNS envelope (`{"Type":"Notification","Message":...,"MessageAttributes":...}`).
+fn parse_envelope(body: &str) -> PublishedEvent {
+    let envelope: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let text = envelope
+        .get("Message")
+        .and_then(Value::as_str)
+        .unwrap_or(body);
+    let message = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()));
+    let attributes = envelope
+        .get("MessageAttributes")
+        .and_then(Value::as_object)
+        .map(|attributes| {
+            attributes
+                .iter()
+                .filter_map(|(name, a)| Some((name.clone(), a.get("Value")?.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    PublishedEvent {
+        message,
+        attributes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_yields_body_and_attributes() {
+        let body = r#"{"Type":"Notification","Message":"{\"type\":\"auth.locked\"}","MessageAttributes":{"type":{"Type":"String","Value":"auth.locked"}}}"#;
+        let event = parse_envelope(body);
+        assert_eq!(event.message, serde_json::json!({"type": "auth.locked"}));
+        assert_eq!(event.attributes["type"], "auth.locked");
+    }
+
+    #[test]
+    fn stack_names_are_distinct_and_short() {
+        let (a, b) = (unique_stack_name(), unique_stack_name());
+        assert_ne!(a, b);
+        assert!(a.starts_with('t') && a.len() <= 16, "{a}");
+    }
+}
