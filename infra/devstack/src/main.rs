@@ -209,6 +209,7 @@ async fn up() -> Result<ExitCode, Error> {
     write_env_file(&env_file, &env)?;
 
     let mut watch = start_watch(&venv, &root, &env_file)?;
+    forward_ipv6_loopback(API_PORT).await;
     print_banner(&stack, &endpoint);
 
     enum Stop {
@@ -325,6 +326,26 @@ const CARGO_RUN_VARIABLES: &[&str] = &[
     "CARGO_BIN_NAME",
     "CARGO_PRIMARY_PACKAGE",
 ];
+
+/// `cargo lambda invoke` sends to `[::1]:9000` by default, while the API listens
+/// on 127.0.0.1 only; forwarding the IPv6 loopback port to it lets
+/// `cargo lambda invoke login --data-file events/login/...` work as it is, without
+/// listening beyond loopback. Without IPv6 this quietly does nothing.
+async fn forward_ipv6_loopback(port: u16) {
+    let Ok(listener) = tokio::net::TcpListener::bind(("::1", port)).await else {
+        return;
+    };
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+}
 
 fn start_watch(venv: &Venv, root: &Path, env_file: &Path) -> Result<tokio::process::Child, Error> {
     let program: PathBuf = venv.bin("cargo-lambda");
