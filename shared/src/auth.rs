@@ -444,20 +444,25 @@ impl Principal {
         if strong && now - self.auth_time <= STEP_UP_MAX_AGE {
             Ok(())
         } else {
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "auth.step_up_required",
-                "Sign in again with a one-time code or a device key to do this.",
-                "이 작업을 하려면 일회용 코드나 기기 인증으로 다시 로그인하세요.",
-            )
-            .with_header(
-                header::WWW_AUTHENTICATE,
-                format!(
-                    r#"Bearer error="insufficient_user_authentication", max_age={STEP_UP_MAX_AGE}"#
-                ),
-            ))
+            Err(step_up_required())
         }
     }
+}
+
+/// 401 `auth.step_up_required` with `WWW-Authenticate: Bearer
+/// error="insufficient_user_authentication", max_age=600` (RFC 9470): the client
+/// should sign in again with a strong method and retry.
+pub fn step_up_required() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "auth.step_up_required",
+        "Sign in again with a one-time code or a device key to do this.",
+        "이 작업을 하려면 일회용 코드나 기기 인증으로 다시 로그인하세요.",
+    )
+    .with_header(
+        header::WWW_AUTHENTICATE,
+        format!(r#"Bearer error="insufficient_user_authentication", max_age={STEP_UP_MAX_AGE}"#),
+    )
 }
 
 #[cfg(test)]

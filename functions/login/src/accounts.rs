@@ -260,30 +260,14 @@ async fn create(app: &App, a: NewAccount<'_>) -> Result<String, LoginError> {
 
 /// The user id registered under `login_id`.
 pub async fn user_id_of(app: &App, login_id: &str) -> Result<Option<String>, StoreError> {
-    let out = app
-        .db
-        .get_item()
-        .table_name(&app.table)
-        .set_key(Some(db::key(format!("LOGINID#{login_id}"), "LOGINID")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(out.item.as_ref().and_then(|i| text(i, "userId")))
+    let out = db::get(app, db::key(format!("LOGINID#{login_id}"), "LOGINID")).await?;
+    Ok(out.as_ref().and_then(|i| text(i, "userId")))
 }
 
 /// The account of `user_id`.
 pub async fn load(app: &App, user_id: &str) -> Result<Option<Account>, StoreError> {
-    let out = app
-        .db
-        .get_item()
-        .table_name(&app.table)
-        .set_key(Some(db::key(format!("USER#{user_id}"), "PROFILE")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(out.item.as_ref().and_then(Account::from_item))
+    let out = db::get(app, db::key(format!("USER#{user_id}"), "PROFILE")).await?;
+    Ok(out.as_ref().and_then(Account::from_item))
 }
 
 /// What a password is checked against.
@@ -296,16 +280,8 @@ pub struct Credential {
 
 /// The credential registered under `login_id` (one read).
 pub async fn credential(app: &App, login_id: &str) -> Result<Option<Credential>, StoreError> {
-    let out = app
-        .db
-        .get_item()
-        .table_name(&app.table)
-        .set_key(Some(db::key(format!("LOGINID#{login_id}"), "LOGINID")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(out.item.as_ref().and_then(|i| {
+    let out = db::get(app, db::key(format!("LOGINID#{login_id}"), "LOGINID")).await?;
+    Ok(out.as_ref().and_then(|i| {
         Some(Credential {
             user_id: text(i, "userId")?,
             password_hash: text(i, "passwordHash")?,

@@ -30,6 +30,27 @@ impl StoreError {
     }
 }
 
+/// The item at `key` (a strongly consistent read: what was just written is seen).
+pub async fn get(app: &crate::App, key: Item) -> Result<Option<Item>, StoreError> {
+    let out = app
+        .db
+        .get_item()
+        .table_name(&app.table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.item)
+}
+
+/// The item at `key` if its `expiresAt` (Unix seconds) is after `now`.
+pub async fn get_live(app: &crate::App, key: Item, now: i64) -> Result<Option<Item>, StoreError> {
+    Ok(get(app, key)
+        .await?
+        .filter(|i| num(i, "expiresAt").is_some_and(|e| e > now)))
+}
+
 /// A string attribute.
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())

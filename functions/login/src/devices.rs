@@ -161,16 +161,8 @@ pub async fn remove(app: &App, user_id: &str, device_id: &str) -> Result<(), Log
 }
 
 async fn owner_of(app: &App, device_id: &str) -> Result<Option<String>, StoreError> {
-    let out = app
-        .db
-        .get_item()
-        .table_name(&app.table)
-        .set_key(Some(pointer_key(device_id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(out.item.as_ref().and_then(|i| text(i, "userId")))
+    let out = db::get(app, pointer_key(device_id)).await?;
+    Ok(out.as_ref().and_then(|i| text(i, "userId")))
 }
 
 async fn load_device(
@@ -178,16 +170,8 @@ async fn load_device(
     user_id: &str,
     device_id: &str,
 ) -> Result<Option<db::Item>, StoreError> {
-    let out = app
-        .db
-        .get_item()
-        .table_name(&app.table)
-        .set_key(Some(device_key(user_id, device_id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(out.item)
+    let out = db::get(app, device_key(user_id, device_id)).await?;
+    Ok(out)
 }
 
 /// A single-use challenge for a registered device.

@@ -150,19 +150,7 @@ impl From<LoginError> for ApiError {
                 "This refresh token was already used; every token of this sign-in is now revoked. Sign in again.",
                 "이미 사용된 갱신 토큰입니다. 이 로그인의 모든 토큰을 폐기했습니다. 다시 로그인하세요.",
             ),
-            StepUpRequired => ApiError::new(
-                unauthorized,
-                "auth.step_up_required",
-                "Sign in again with a one-time code or a device key to do this.",
-                "이 작업을 하려면 일회용 코드나 기기 인증으로 다시 로그인하세요.",
-            )
-            .with_header(
-                header::WWW_AUTHENTICATE,
-                format!(
-                    r#"Bearer error="insufficient_user_authentication", max_age={}"#,
-                    shared::auth::STEP_UP_MAX_AGE
-                ),
-            ),
+            StepUpRequired => shared::auth::step_up_required(),
             NotFound => ApiError::not_found(),
             Store(e) => ApiError::internal(e),
         }

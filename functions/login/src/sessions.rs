@@ -250,17 +250,8 @@ pub async fn otp_login(
 ) -> Result<TokenResponse, LoginError> {
     let now = shared::time::now_secs();
     let mfa_key = db::key(format!("MFA#{}", digest(mfa_token)), "MFA");
-    let mfa = app
-        .db
-        .get_item()
-        .table_name(&app.table)
-        .set_key(Some(mfa_key.clone()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?
-        .item
-        .filter(|i| db::num(i, "expiresAt").is_some_and(|e| e > now))
+    let mfa = db::get_live(app, mfa_key.clone(), now)
+        .await?
         .ok_or(LoginError::InvalidMfaToken)?;
     let user_id = text(&mfa, "userId").ok_or(LoginError::InvalidMfaToken)?;
     let account = accounts::load(app, &user_id)
@@ -372,32 +363,15 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
     let key = db::key(format!("REFRESH#{}", digest(token)), "REFRESH");
     for _ in 0..3 {
         let now = shared::time::now_secs();
-        let current = app
-            .db
-            .get_item()
-            .table_name(&app.table)
-            .set_key(Some(key.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item
-            .filter(|i| db::num(i, "expiresAt").is_some_and(|e| e > now))
+        let current = db::get_live(app, key.clone(), now)
+            .await?
             .ok_or(LoginError::InvalidRefreshToken)?;
         let family_id = text(&current, "familyId").ok_or(LoginError::InvalidRefreshToken)?;
         if db::flag(&current, "used") {
             return Err(reuse(app, &family_id).await);
         }
-        let family = app
-            .db
-            .get_item()
-            .table_name(&app.table)
-            .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item
+        let family = db::get(app, db::key(format!("FAMILY#{family_id}"), "FAMILY"))
+            .await?
             .filter(|f| !db::flag(f, "revoked"))
             .ok_or(LoginError::InvalidRefreshToken)?;
         let user_id = text(&family, "userId").ok_or(LoginError::InvalidRefreshToken)?;
@@ -500,19 +474,11 @@ async fn reuse(app: &App, family_id: &str) -> LoginError {
 
 /// Ends the sign-in of `token` (unknown tokens are ignored: logout is idempotent).
 pub async fn logout(app: &App, token: &str) -> Result<(), LoginError> {
-    let item = app
-        .db
-        .get_item()
-        .table_name(&app.table)
-        .set_key(Some(db::key(
-            format!("REFRESH#{}", digest(token)),
-            "REFRESH",
-        )))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?
-        .item;
+    let item = db::get(
+        app,
+        db::key(format!("REFRESH#{}", digest(token)), "REFRESH"),
+    )
+    .await?;
     let Some(family_id) = item.as_ref().and_then(|i| text(i, "familyId")) else {
         return Ok(());
     };

@@ -55,17 +55,7 @@ pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
             .and_then(|a| num(a, "failures"))
             .unwrap_or(1)),
         Err(e) if db::is_condition_failed(&e) => {
-            let item = app
-                .db
-                .get_item()
-                .table_name(&app.table)
-                .set_key(Some(key(login_id)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?
-                .item
-                .unwrap_or_default();
+            let item = db::get(app, key(login_id)).await?.unwrap_or_default();
             // Either locked, or five attempts are being checked right now.
             let retry_after = num(&item, "lockedUntil").map_or(1, |until| until - now);
             Err(LoginError::Locked {
