@@ -8,7 +8,8 @@
 //!
 //! Reports: start-up time to the first `GET /runtime/invocation/next`, latency
 //! of warm password logins, peak resident memory (VmHWM) over all of them, and
-//! the time of a wrong password against an unknown loginId.
+//! the time of a wrong password against an unknown loginId, and argon2id alone.
+//! Request latencies include the emulator's round trips.
 
 use std::collections::VecDeque;
 use std::process::Stdio;
@@ -304,6 +305,16 @@ async fn main() {
     }
     f.child.kill().await.ok();
 
+    // argon2id alone, in this (release) process, with its memory block reused.
+    let hasher = login::passwords::Hasher::new();
+    let stored = hasher.hash("Bench-password-2026");
+    let mut argon = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        assert!(hasher.verify("Bench-password-2026", &stored));
+        argon.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+
     let size = std::fs::metadata(env!("CARGO_BIN_EXE_login"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -317,6 +328,7 @@ async fn main() {
     summary("warm password login (200)", warm);
     summary("wrong password (401)", wrong);
     summary("unknown loginId (401)", unknown);
+    summary("argon2id verify (19 MiB, t=2), in-process", argon);
     println!(
         "peak RSS (VmHWM) after {logins} logins: {:.1} MiB",
         hwm_after_logins as f64 / 1024.0
