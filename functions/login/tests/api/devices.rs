@@ -173,13 +173,7 @@ async fn bad_device_registrations_name_the_field() {
         )
         .await;
     r.expect_problem(400, "request.invalid");
-    let fields: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["deviceName", "publicKey"]);
+    assert_eq!(r.fields(), ["deviceName", "publicKey"]);
     let key = SigningKey::random(&mut rand_core::OsRng);
     h.send(
         "POST",

@@ -56,6 +56,14 @@ impl Reply {
         self
     }
 
+    /// The `field` of each entry of a problem's `errors`, in order.
+    pub fn fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn str(&self, field: &str) -> String {
         self.body[field]
             .as_str()
@@ -196,6 +204,25 @@ impl Harness {
 
     pub fn table(&self) -> String {
         self.stack.env("login").require("LOGIN_TABLE").unwrap()
+    }
+
+    /// The stored item at (`pk`, `sk`) of the login table.
+    pub async fn item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        self.db()
+            .await
+            .get_item()
+            .table_name(self.table())
+            .key("pk", S(pk.to_owned()))
+            .key("sk", S(sk.to_owned()))
+            .send()
+            .await
+            .unwrap()
+            .item
     }
 
     pub async fn db(&self) -> aws_sdk_dynamodb::Client {
