@@ -218,15 +218,12 @@ async fn main() {
     for i in 0..users {
         login::accounts::provision(
             &app,
-            login::accounts::Provision {
-                login_id: format!("bench{i:03}"),
-                password: "Bench-password-2026".into(),
-                name: "홍길동".into(),
-                phone: "010-1234-5678".into(),
-                role: login::accounts::Role::Citizen,
-                scopes: vec![],
-                agency: None,
-            },
+            login::accounts::Provision::citizen(
+                &format!("bench{i:03}"),
+                "Bench-password-2026",
+                "홍길동",
+                "010-1234-5678",
+            ),
         )
         .await
         .unwrap();

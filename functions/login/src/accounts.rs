@@ -119,6 +119,21 @@ pub struct Provision {
     pub agency: Option<String>,
 }
 
+impl Provision {
+    /// A citizen account (no scopes, no agency).
+    pub fn citizen(login_id: &str, password: &str, name: &str, phone: &str) -> Self {
+        Self {
+            login_id: login_id.to_owned(),
+            password: password.to_owned(),
+            name: name.to_owned(),
+            phone: phone.to_owned(),
+            role: Role::Citizen,
+            scopes: Vec::new(),
+            agency: None,
+        }
+    }
+}
+
 /// Provisioning failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {

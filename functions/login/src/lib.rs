@@ -124,11 +124,7 @@ impl App {
 
     /// Answers one HTTP request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        shared::http::serve("login", req, |req| async move {
-            let (route, result) = self.route(&req).await;
-            (route, result)
-        })
-        .await
+        shared::http::serve("login", req, |req| async move { self.route(&req).await }).await
     }
 
     async fn route(&self, req: &Request) -> (&'static str, Result<Response<Body>, ApiError>) {

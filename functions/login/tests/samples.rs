@@ -39,15 +39,12 @@ async fn run(h: &Harness, name: &str, subs: &[(&str, &str)]) -> common::Reply {
 async fn provision_demo_citizen(h: &Harness) {
     login::accounts::provision(
         &h.app,
-        login::accounts::Provision {
-            login_id: "citizen1".into(),
-            password: "Citizen1-pocketgov".into(),
-            name: "홍길동".into(),
-            phone: "010-1234-5678".into(),
-            role: login::accounts::Role::Citizen,
-            scopes: vec![],
-            agency: None,
-        },
+        login::accounts::Provision::citizen(
+            "citizen1",
+            "Citizen1-pocketgov",
+            "홍길동",
+            "010-1234-5678",
+        ),
     )
     .await
     .unwrap();
