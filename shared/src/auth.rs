@@ -348,22 +348,7 @@ impl TokenVerifier {
     /// `WWW-Authenticate: Bearer error="invalid_token"`) when it is missing,
     /// malformed, expired or forged.
     pub fn authenticate(&self, req: &Request) -> Result<Principal, ApiError> {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then_some(token.trim())
-            })
-            .ok_or_else(|| {
-                invalid_token(
-                    "A bearer access token is required.",
-                    "액세스 토큰이 필요합니다.",
-                )
-            })?;
+        let token = bearer_token(req)?;
         let claims = self
             .verify(token, crate::time::now_secs())
             .map_err(|e| match e {
@@ -390,6 +375,38 @@ impl TokenVerifier {
             auth_time: claims.auth_time,
         })
     }
+
+    /// Whether a key with id `kid` is among this verifier's keys.
+    pub fn has_key(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid == kid)
+    }
+}
+
+/// The bearer token of `req`, or the 401 `auth.invalid_token` problem.
+pub fn bearer_token(req: &Request) -> Result<&str, ApiError> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then_some(token.trim())
+        })
+        .ok_or_else(|| {
+            invalid_token(
+                "A bearer access token is required.",
+                "액세스 토큰이 필요합니다.",
+            )
+        })
+}
+
+/// The `kid` in the (unverified) header of `token`, if it has one.
+pub fn token_kid(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let bytes = BASE64URL_NOPAD.decode(header.as_bytes()).ok()?;
+    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
 }
 
 fn invalid_token(en: &'static str, ko: &'static str) -> ApiError {

@@ -125,6 +125,11 @@ impl ApiError {
         }
     }
 
+    /// The invalid fields it names.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
     /// Adds a response header (e.g. `WWW-Authenticate`, `Retry-After`).
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
@@ -290,6 +295,11 @@ impl Fields {
                 None
             }
         }
+    }
+
+    /// Whether every field checked so far was valid.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The 400 error listing what was recorded.
@@ -464,6 +474,20 @@ pub fn request_id(req: &Request) -> String {
         .map(|c| c.request_id.clone())
         .filter(|id| !id.is_empty())
         .unwrap_or_else(crate::random::uuid)
+}
+
+/// The query parameters of `req`: those API Gateway parsed, or (for a request
+/// built by hand, as in tests) the URI's query string, percent-decoded.
+pub fn query(req: &Request) -> lambda_http::aws_lambda_events::query_map::QueryMap {
+    use lambda_http::RequestExt;
+    let parsed = req.query_string_parameters();
+    if !parsed.is_empty() {
+        return parsed;
+    }
+    req.uri()
+        .query()
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_default()
 }
 
 /// The path segments of `req`, without empty ones.

@@ -7,9 +7,11 @@
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod cursor;
 pub mod events;
 pub mod http;
 pub mod idempotency;
+pub mod jwks;
 pub mod phone;
 pub mod random;
 pub mod telemetry;
