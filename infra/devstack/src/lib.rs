@@ -13,7 +13,10 @@
 pub mod deploy;
 pub mod emulator;
 mod error;
+pub mod json_stub;
 pub mod resolve;
+pub mod runtime_api;
+pub mod seed;
 pub mod template;
 mod test_stack;
 pub mod venv;
@@ -21,7 +24,9 @@ pub mod venv;
 use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
-pub use test_stack::{EVENTS_TOPIC, PublishedEvent, SIGNING_KEYS_SECRET, TestStack};
+pub use test_stack::{
+    CERTIFICATE_KEYS_SECRET, EVENTS_TOPIC, PublishedEvent, SIGNING_KEYS_SECRET, TestStack,
+};
 
 /// The region of every local stack (Seoul).
 pub const REGION: &str = "ap-northeast-2";

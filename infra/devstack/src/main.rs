@@ -3,12 +3,15 @@
 //! - `devstack up`: the whole stack locally. Creates `.venv/` if needed, starts the
 //!   emulator on 127.0.0.1:4566, creates every resource of `infra/template.yaml`
 //!   as stack `pocketgov`, fills the signing keys secret from
-//!   `.local/signing-keys.json` (created once), seeds the demo accounts, writes
+//!   `.local/signing-keys.json` and the certificate keys secret from
+//!   `.local/certificate-keys.json` (both created once), seeds the demo accounts,
+//!   the registers and the demo tax ledgers, writes
 //!   the functions' environment to `.local/env`, runs `cargo lambda watch` on
 //!   127.0.0.1:9000 and stops everything on Ctrl-C.
-//! - `devstack keygen [--previous FILE]`: prints a new signing key set (JSON) for
-//!   `aws secretsmanager put-secret-value`; with `--previous`, the keys of FILE
-//!   stay published after the new one.
+//! - `devstack keygen [--certificate] [--previous FILE]`: prints a new key set
+//!   (JSON) for `aws secretsmanager put-secret-value`: the token signing keys, or
+//!   with `--certificate` the certificate QR keys; with `--previous`, the keys of
+//!   FILE stay published after the new one.
 //! - `devstack resources [--stack NAME]`: prints the resource names of a stack.
 
 use std::collections::BTreeMap;
@@ -23,7 +26,9 @@ use devstack::emulator::{self, Emulator};
 use devstack::resolve::Context;
 use devstack::template::{Kind, Template};
 use devstack::venv::Venv;
-use devstack::{ACCOUNT_ID, Error, LOCAL_ISSUER, REGION, SIGNING_KEYS_SECRET};
+use devstack::{
+    ACCOUNT_ID, CERTIFICATE_KEYS_SECRET, Error, LOCAL_ISSUER, REGION, SIGNING_KEYS_SECRET,
+};
 
 const EMULATOR_PORT: u16 = 4566;
 const API_PORT: u16 = 9000;
@@ -37,7 +42,9 @@ usage: devstack <command>
 commands:
   up                         the local stack: emulator on :4566, resources, demo data,
                              cargo lambda watch on :9000 (what `cargo dev` runs)
-  keygen [--previous FILE]   print a new signing key set (JSON) for the signing keys
+  keygen [--certificate] [--previous FILE]
+                             print a new key set (JSON) for the token signing keys
+                             secret, or with --certificate for the certificate keys
                              secret; --previous keeps FILE's keys published
   resources [--stack NAME]   print the resource names of a stack (default pocketgov)
 ";
@@ -122,7 +129,13 @@ fn option(args: &[String], name: &str) -> Result<Option<String>, ExitCode> {
 }
 
 fn keygen(args: &[String]) -> Result<ExitCode, Error> {
-    let previous = match option(args, "--previous") {
+    let certificate = args.iter().any(|a| a == "--certificate");
+    let rest: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "--certificate")
+        .cloned()
+        .collect();
+    let previous = match option(&rest, "--previous") {
         Ok(path) => path,
         Err(code) => return Ok(code),
     };
@@ -134,10 +147,21 @@ fn keygen(args: &[String]) -> Result<ExitCode, Error> {
             })
         })
         .transpose()?;
-    println!(
-        "{}",
+    let keys = if certificate {
+        let previous = previous
+            .as_deref()
+            .map(certificate::signing::KeySet::from_json)
+            .transpose()
+            .map_err(|e| Error::Seed {
+                what: "the previous certificate keys".into(),
+                message: e.to_string(),
+            })?;
+        let kid = format!("cert-{}", shared::time::rfc3339(shared::time::now_secs()));
+        certificate::signing::KeySet::generate_json(&kid, previous.as_ref())
+    } else {
         login::signing::generate_key_set_json(previous.as_deref())
-    );
+    };
+    println!("{keys}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -195,8 +219,16 @@ async fn up() -> Result<ExitCode, Error> {
         path: local.clone(),
         source: e,
     })?;
-    let keys = signing_keys(&local.join("signing-keys.json"))?;
+    let keys = key_file(&local.join("signing-keys.json"), || {
+        login::signing::generate_key_set_json(None)
+    })?;
     stack.put_secret(&sdk, SIGNING_KEYS_SECRET, &keys).await?;
+    let keys = key_file(&local.join("certificate-keys.json"), || {
+        certificate::signing::KeySet::generate_json("dev-certificate", None)
+    })?;
+    stack
+        .put_secret(&sdk, CERTIFICATE_KEYS_SECRET, &keys)
+        .await?;
     seed(&stack, &sdk).await?;
 
     let (env, conflicts) = stack.all_functions_env()?;
@@ -243,9 +275,9 @@ async fn up() -> Result<ExitCode, Error> {
     Ok(code)
 }
 
-/// The development signing keys: read from `path`, or created there once (mode
-/// 0600), so tokens stay valid across restarts.
-fn signing_keys(path: &Path) -> Result<String, Error> {
+/// Development keys: read from `path`, or made by `generate` and written there
+/// once (mode 0600), so tokens and QR codes stay valid across restarts.
+fn key_file(path: &Path, generate: impl FnOnce() -> String) -> Result<String, Error> {
     let io = |e| Error::Io {
         path: path.to_path_buf(),
         source: e,
@@ -256,7 +288,7 @@ fn signing_keys(path: &Path) -> Result<String, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
-    let keys = login::signing::generate_key_set_json(None);
+    let keys = generate();
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -266,10 +298,7 @@ fn signing_keys(path: &Path) -> Result<String, Error> {
     }
     let mut file = options.open(path).map_err(io)?;
     file.write_all(keys.as_bytes()).map_err(io)?;
-    eprintln!(
-        "devstack: created development signing keys in {}",
-        path.display()
-    );
+    eprintln!("devstack: created development keys in {}", path.display());
     Ok(keys)
 }
 
@@ -291,7 +320,7 @@ async fn seed(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<(), Error> {
                 OFFICIAL_SCOPES.split(' ').map(str::to_owned).collect(),
             ),
         };
-        provision(
+        let user_id = provision(
             &app,
             Provision {
                 login_id: demo.login_id.to_owned(),
@@ -305,7 +334,11 @@ async fn seed(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<(), Error> {
         )
         .await
         .map_err(|e| seed_error(&format!("account `{}`", demo.login_id), e.to_string()))?;
+        if demo.agency.is_none() {
+            devstack::seed::tax_ledger(stack, sdk, demo.login_id, &user_id).await?;
+        }
     }
+    devstack::seed::registers(stack, sdk).await?;
     Ok(())
 }
 

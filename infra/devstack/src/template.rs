@@ -28,7 +28,7 @@ pub enum Kind {
     Secret,
     /// `AWS::SNS::Subscription`: created.
     Subscription,
-    /// `AWS::S3::Bucket`: recognised; creating it needs aws-sdk-s3 in devstack.
+    /// `AWS::S3::Bucket`.
     Bucket,
     /// `AWS::Serverless::Function`: not created; run by `cargo lambda watch`, its
     /// environment is read by [`Template::function_environment`].

@@ -23,6 +23,8 @@ use crate::template::Template;
 pub const EVENTS_TOPIC: &str = "EventsTopic";
 /// Logical id of the secret that holds the token signing keys.
 pub const SIGNING_KEYS_SECRET: &str = "SigningKeysSecret";
+/// Logical id of the secret that holds the certificate QR signing keys.
+pub const CERTIFICATE_KEYS_SECRET: &str = "CertificateKeysSecret";
 
 /// A message received from the events topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,7 @@ pub struct TestStack {
     stack: Stack,
     sdk: SdkConfig,
     signing_keys: String,
+    certificate_keys: String,
     tap: Option<String>,
     seen: tokio::sync::Mutex<Vec<PublishedEvent>>,
 }
@@ -83,6 +86,13 @@ impl TestStack {
                 .put_secret(&sdk, SIGNING_KEYS_SECRET, &signing_keys)
                 .await?;
         }
+        let certificate_keys =
+            certificate::signing::KeySet::generate_json("test-certificate", None);
+        if stack.physical(CERTIFICATE_KEYS_SECRET).is_some() {
+            stack
+                .put_secret(&sdk, CERTIFICATE_KEYS_SECRET, &certificate_keys)
+                .await?;
+        }
         let tap = match stack.physical(EVENTS_TOPIC) {
             Some(topic) => Some(subscribe_tap(&sdk, stack.name(), &topic.reference).await?),
             None => None,
@@ -91,6 +101,7 @@ impl TestStack {
             stack,
             sdk,
             signing_keys,
+            certificate_keys,
             tap,
             seen: tokio::sync::Mutex::new(Vec::new()),
         })
@@ -119,6 +130,27 @@ impl TestStack {
     /// The signing key set put into the signing keys secret.
     pub fn signing_keys(&self) -> &str {
         &self.signing_keys
+    }
+
+    /// The certificate key set put into the certificate keys secret.
+    pub fn certificate_keys(&self) -> &str {
+        &self.certificate_keys
+    }
+
+    /// Loads the demo registers (`infra/devstack/data/registers.json`) into the
+    /// certificate table.
+    pub async fn seed_registers(&self) {
+        if let Err(e) = crate::seed::registers(&self.stack, &self.sdk).await {
+            panic!("devstack: seeding the registers failed: {e}");
+        }
+    }
+
+    /// Loads the demo tax ledger of `login_id` (`infra/devstack/data/tax-ledger.json`)
+    /// for the account `user_id`.
+    pub async fn seed_tax_ledger(&self, login_id: &str, user_id: &str) {
+        if let Err(e) = crate::seed::tax_ledger(&self.stack, &self.sdk, login_id, user_id).await {
+            panic!("devstack: seeding the tax ledger failed: {e}");
+        }
     }
 
     /// The environment of `function` (binary name or logical id) as Lambda would

@@ -1,0 +1,544 @@
+//! Public registers: land records (토지대장) and building records (건축물대장)
+//! by parcel number, and the address search.
+//!
+//! Items in the certificate table:
+//! - `PARCEL#<pnu>` / `LAND`: the land record, with the owner in `owner`;
+//! - `PARCEL#<pnu>` / `BLDG#<nn>`: each building on the parcel, also with `owner`;
+//! - `GRAM#<two characters>` / `<pnu>`: the address index, one item per distinct
+//!   pair of adjacent characters within a word of the address.
+//!
+//! Owner data is kept because a register holds it, but the types this module
+//! reads back ([`Land`], [`Building`]) have no owner field: it cannot be returned
+//! or printed by mistake.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use serde::{Deserialize, Serialize};
+use shared::http::Invalid;
+
+use crate::store::{StoreError, item_n, item_s, n, s};
+
+/// A parcel number (PNU): 10-digit legal-dong code, 1 for land or 2 for
+/// forest land (산), 4-digit main and 4-digit sub lot number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Pnu(String);
+
+impl Pnu {
+    /// Parses 19 digits whose 11th is 1 or 2 and whose main lot number is not 0.
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let b = text.as_bytes();
+        if b.len() != 19 || !b.iter().all(u8::is_ascii_digit) {
+            return Err(Invalid::new(
+                "must be a 19-digit parcel number",
+                "19자리 필지 고유번호여야 합니다",
+            ));
+        }
+        if !matches!(b[10], b'1' | b'2') || &text[11..15] == "0000" || &text[0..2] == "00" {
+            return Err(Invalid::new(
+                "is not a valid parcel number",
+                "올바른 필지 고유번호가 아닙니다",
+            ));
+        }
+        Ok(Pnu(text.to_owned()))
+    }
+
+    /// The 19 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An owner as a register holds it (never returned or printed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OwnerRecord {
+    /// Name of the person or company.
+    pub name: String,
+    /// Share, e.g. `1/2`.
+    pub share: String,
+    /// Since when.
+    pub since: String,
+    /// Why (매매, 상속, ...).
+    pub reason: String,
+}
+
+/// The official land price of one year.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct YearPrice {
+    /// The year.
+    pub year: i32,
+    /// Won per square metre.
+    #[serde(alias = "krwPerM2")]
+    pub price_per_m2_krw: i64,
+}
+
+/// A building as the import file has it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BuildingRecord {
+    /// The building's name.
+    pub name: String,
+    /// Main use (주용도).
+    pub main_use: String,
+    /// Structure (구조).
+    pub structure: String,
+    /// Floors above ground.
+    pub floors_above: i32,
+    /// Floors below ground.
+    pub floors_below: i32,
+    /// Total floor area in m².
+    pub total_floor_area_m2: f64,
+    /// Use approval date, `YYYY-MM-DD`.
+    pub approval_date: String,
+    /// The owner.
+    pub owner: OwnerRecord,
+}
+
+/// A parcel as the import file has it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ParcelRecord {
+    /// The parcel number.
+    pub pnu: String,
+    /// The lot address.
+    pub address: String,
+    /// The head of the local government that keeps the register.
+    pub authority: String,
+    /// Land category (지목).
+    pub land_category: String,
+    /// Area in m².
+    pub area_m2: f64,
+    /// Official land prices by year.
+    pub prices: Vec<YearPrice>,
+    /// The land owner.
+    pub owner: OwnerRecord,
+    /// Buildings on the parcel.
+    pub buildings: Vec<BuildingRecord>,
+}
+
+/// The register import file (`infra/devstack/data/registers.json`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegisterFile {
+    /// Every parcel.
+    pub parcels: Vec<ParcelRecord>,
+}
+
+/// A land record as clients and certificates see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Land {
+    /// Parcel number.
+    pub pnu: Pnu,
+    /// Lot address.
+    pub address: String,
+    /// Land category (지목).
+    pub land_category: String,
+    /// Area in m².
+    pub area_m2: f64,
+    /// Official land prices (개별공시지가) by year, oldest first.
+    pub official_land_prices: Vec<YearPrice>,
+    /// The latest official land price per m².
+    pub official_land_price_per_m2_krw: Option<i64>,
+    /// The authority that keeps the register (printed on certificates).
+    #[serde(skip)]
+    pub authority: String,
+}
+
+/// A building record as clients and certificates see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Building {
+    /// Name.
+    pub name: String,
+    /// Main use (주용도).
+    pub main_use: String,
+    /// Structure (구조).
+    pub structure: String,
+    /// Floors above ground.
+    pub floors_above: i32,
+    /// Floors below ground.
+    pub floors_below: i32,
+    /// Total floor area in m².
+    pub total_floor_area_m2: f64,
+    /// Use approval date.
+    pub approval_date: String,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hit {
+    /// Parcel number.
+    pub pnu: String,
+    /// Lot address.
+    pub address: String,
+}
+
+/// The words of a search: at least one of two or more characters, at most 10
+/// words and 100 characters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    words: Vec<String>,
+}
+
+impl Query {
+    /// Parses the `q` parameter.
+    pub fn parse(q: Option<&str>) -> Result<Self, Invalid> {
+        let q = q.unwrap_or("").trim();
+        if q.chars().count() > 100 {
+            return Err(Invalid::new(
+                "must be at most 100 characters",
+                "100자 이하여야 합니다",
+            ));
+        }
+        let words: Vec<String> = q.split_whitespace().map(str::to_owned).collect();
+        if words.len() > 10 {
+            return Err(Invalid::new(
+                "must have at most 10 words",
+                "단어는 10개 이하여야 합니다",
+            ));
+        }
+        if !words.iter().any(|w| w.chars().count() >= 2) {
+            return Err(Invalid::new(
+                "needs a word of at least 2 characters",
+                "2자 이상인 단어가 필요합니다",
+            ));
+        }
+        Ok(Query { words })
+    }
+
+    /// The index key to read: the first pair of the longest word (longer words
+    /// are the more selective ones).
+    fn gram(&self) -> String {
+        let longest = self
+            .words
+            .iter()
+            .max_by_key(|w| w.chars().count())
+            .expect("parse guarantees a word");
+        longest.chars().take(2).collect()
+    }
+
+    /// Whether `address` contains every word.
+    pub fn matches(&self, address: &str) -> bool {
+        self.words.iter().all(|w| address.contains(w.as_str()))
+    }
+
+    /// The words joined by one space (what the query means, for cursors).
+    pub fn normalized(&self) -> String {
+        self.words.join(" ")
+    }
+}
+
+/// Every distinct pair of adjacent characters within the words of `address`.
+pub fn grams(address: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for word in address.split_whitespace() {
+        let chars: Vec<char> = word.chars().collect();
+        for pair in chars.windows(2) {
+            out.insert(pair.iter().collect());
+        }
+    }
+    out
+}
+
+/// Writes every parcel, building and index item of `file` (idempotent: a
+/// second import overwrites the same items).
+pub async fn import(db: &Client, table: &str, file: &RegisterFile) -> Result<usize, ImportError> {
+    let mut items: Vec<HashMap<String, AttributeValue>> = Vec::new();
+    for p in &file.parcels {
+        let pnu = Pnu::parse(&p.pnu).map_err(|e| ImportError::Invalid {
+            pnu: p.pnu.clone(),
+            problem: e.en().to_owned(),
+        })?;
+        let pk = format!("PARCEL#{}", pnu.as_str());
+        let prices = p
+            .prices
+            .iter()
+            .map(|y| {
+                AttributeValue::M(HashMap::from([
+                    ("year".to_owned(), n(y.year)),
+                    ("pricePerM2Krw".to_owned(), n(y.price_per_m2_krw)),
+                ]))
+            })
+            .collect();
+        items.push(HashMap::from([
+            ("pk".to_owned(), s(&pk)),
+            ("sk".to_owned(), s("LAND")),
+            ("pnu".to_owned(), s(pnu.as_str())),
+            ("address".to_owned(), s(&p.address)),
+            ("authority".to_owned(), s(&p.authority)),
+            ("landCategory".to_owned(), s(&p.land_category)),
+            ("areaM2".to_owned(), n(p.area_m2)),
+            ("prices".to_owned(), AttributeValue::L(prices)),
+            ("owner".to_owned(), owner_item(&p.owner)),
+        ]));
+        for (i, b) in p.buildings.iter().enumerate() {
+            items.push(HashMap::from([
+                ("pk".to_owned(), s(&pk)),
+                ("sk".to_owned(), s(&format!("BLDG#{:02}", i + 1))),
+                ("name".to_owned(), s(&b.name)),
+                ("mainUse".to_owned(), s(&b.main_use)),
+                ("structure".to_owned(), s(&b.structure)),
+                ("floorsAbove".to_owned(), n(b.floors_above)),
+                ("floorsBelow".to_owned(), n(b.floors_below)),
+                ("totalFloorAreaM2".to_owned(), n(b.total_floor_area_m2)),
+                ("approvalDate".to_owned(), s(&b.approval_date)),
+                ("owner".to_owned(), owner_item(&b.owner)),
+            ]));
+        }
+        for gram in grams(&p.address) {
+            items.push(HashMap::from([
+                ("pk".to_owned(), s(&format!("GRAM#{gram}"))),
+                ("sk".to_owned(), s(pnu.as_str())),
+                ("address".to_owned(), s(&p.address)),
+            ]));
+        }
+    }
+    let count = items.len();
+    for chunk in items.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .expect("item is set"),
+                    )
+                    .build()
+            })
+            .collect();
+        // Unprocessed items are retried with a short back-off.
+        for attempt in 0..8 {
+            let out = db
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(|e| ImportError::Store(StoreError::from_sdk(e)))?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        if !requests.is_empty() {
+            return Err(ImportError::Throttled);
+        }
+    }
+    Ok(count)
+}
+
+/// Why an import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A record is invalid.
+    #[error("parcel `{pnu}`: {problem}")]
+    Invalid {
+        /// The parcel number as written.
+        pnu: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The table refused the writes.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writes stayed unprocessed after retries.
+    #[error("the table kept throttling the import")]
+    Throttled,
+}
+
+fn owner_item(o: &OwnerRecord) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("name".to_owned(), s(&o.name)),
+        ("share".to_owned(), s(&o.share)),
+        ("since".to_owned(), s(&o.since)),
+        ("reason".to_owned(), s(&o.reason)),
+    ]))
+}
+
+/// The land record of `pnu`, if the register has it.
+pub async fn land(db: &Client, table: &str, pnu: &Pnu) -> Result<Option<Land>, StoreError> {
+    let out = db
+        .get_item()
+        .table_name(table)
+        .key("pk", s(&format!("PARCEL#{}", pnu.as_str())))
+        .key("sk", s("LAND"))
+        // Only what may be shown: the owner is never read.
+        .projection_expression("address, authority, landCategory, areaM2, prices")
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let Some(item) = out.item else {
+        return Ok(None);
+    };
+    let mut prices: Vec<YearPrice> = item
+        .get("prices")
+        .and_then(|v| v.as_l().ok())
+        .map(|l| {
+            l.iter()
+                .filter_map(|p| {
+                    let m = p.as_m().ok()?;
+                    Some(YearPrice {
+                        year: item_n(m, "year").ok()?,
+                        price_per_m2_krw: item_n(m, "pricePerM2Krw").ok()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    prices.sort_by_key(|p| p.year);
+    Ok(Some(Land {
+        pnu: pnu.clone(),
+        address: item_s(&item, "address")?,
+        land_category: item_s(&item, "landCategory")?,
+        area_m2: item_n(&item, "areaM2")?,
+        official_land_price_per_m2_krw: prices.last().map(|p| p.price_per_m2_krw),
+        official_land_prices: prices,
+        authority: item_s(&item, "authority")?,
+    }))
+}
+
+/// The buildings on `pnu`, in register order.
+pub async fn buildings(db: &Client, table: &str, pnu: &Pnu) -> Result<Vec<Building>, StoreError> {
+    let out = db
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+        .expression_attribute_values(":pk", s(&format!("PARCEL#{}", pnu.as_str())))
+        .expression_attribute_values(":b", s("BLDG#"))
+        .projection_expression(
+            "#name, mainUse, #structure, floorsAbove, floorsBelow, totalFloorAreaM2, approvalDate",
+        )
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_names("#structure", "structure")
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    out.items()
+        .iter()
+        .map(|i| {
+            Ok(Building {
+                name: item_s(i, "name")?,
+                main_use: item_s(i, "mainUse")?,
+                structure: item_s(i, "structure")?,
+                floors_above: item_n(i, "floorsAbove")?,
+                floors_below: item_n(i, "floorsBelow")?,
+                total_floor_area_m2: item_n(i, "totalFloorAreaM2")?,
+                approval_date: item_s(i, "approvalDate")?,
+            })
+        })
+        .collect()
+}
+
+/// One page of parcels whose address contains every word of `query`, ordered
+/// by parcel number, resuming after the parcel number `after`. Returns the hits
+/// and the parcel number to resume after, if there may be more.
+pub async fn search(
+    db: &Client,
+    table: &str,
+    query: &Query,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<Hit>, Option<String>), StoreError> {
+    let pk = format!("GRAM#{}", query.gram());
+    let mut hits = Vec::new();
+    let mut start = after;
+    loop {
+        let out = db
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .set_exclusive_start_key(
+                start
+                    .as_ref()
+                    .map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(sk))])),
+            )
+            .limit(100)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let more = out.last_evaluated_key.is_some();
+        for item in out.items() {
+            let pnu = item_s(item, "sk")?;
+            let address = item_s(item, "address")?;
+            start = Some(pnu.clone());
+            if query.matches(&address) {
+                hits.push(Hit { pnu, address });
+                if hits.len() == limit {
+                    return Ok((hits, start));
+                }
+            }
+        }
+        if !more {
+            return Ok((hits, None));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parcel_numbers_are_19_digits_with_a_land_kind() {
+        assert!(Pnu::parse("1111010100100010000").is_ok());
+        assert!(Pnu::parse("5176038024200120000").is_ok());
+        for bad in [
+            "",
+            "111101010010001000",
+            "11110101001000100000",
+            "1111010100300010000",
+            "1111010100100000000",
+            "111101010010001000a",
+            "0011010100100010000",
+            "１１１1010100100010000",
+        ] {
+            assert!(Pnu::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grams_are_pairs_within_words() {
+        let g = grams("서울특별시 종로구 청운동 1");
+        assert!(g.contains("종로") && g.contains("로구") && g.contains("청운"));
+        assert!(!g.contains("시종"), "no pair across words");
+        assert!(!g.iter().any(|x| x.contains(' ')));
+    }
+
+    #[test]
+    fn a_query_needs_a_word_of_two_characters_and_matches_every_word() {
+        assert!(Query::parse(None).is_err());
+        assert!(Query::parse(Some("  ")).is_err());
+        assert!(Query::parse(Some("산")).is_err());
+        assert!(Query::parse(Some(&"가".repeat(101))).is_err());
+        let q = Query::parse(Some("종로구  청운")).unwrap();
+        assert_eq!(q.normalized(), "종로구 청운");
+        assert!(q.matches("서울특별시 종로구 청운동 1"));
+        assert!(!q.matches("서울특별시 종로구 효자동 1"));
+        assert_eq!(q.gram(), "종로");
+        let q = Query::parse(Some("횡계리 산")).unwrap();
+        assert!(q.matches("강원특별자치도 평창군 대관령면 횡계리 산 12"));
+    }
+
+    #[test]
+    fn the_seed_file_is_valid() {
+        let file: RegisterFile =
+            serde_json::from_str(include_str!("../../../infra/devstack/data/registers.json"))
+                .unwrap();
+        assert!(file.parcels.len() >= 30);
+        for p in &file.parcels {
+            assert!(Pnu::parse(&p.pnu).is_ok(), "{}", p.pnu);
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Issued certificates and their verification log in the certificate table.
+//!
+//! - `CERT#<issueNumber>` / `META`: the record (owner, type, subject, issue time,
+//!   SHA-256 of the PDF, object key, status);
+//! - `OWNER#<userId>` / `CERT#<issuedAt>#<issueNumber>`: the owner's list entry
+//!   (a copy of the record's public fields, newest first when queried backwards);
+//! - `CERT#<issueNumber>` / `CHECK#<checkedAt>#<random>`: one verification.
+//!
+//! The record and the list entry are written and revoked together in one
+//! transaction, so the list never shows a state the record does not have.
+//! Records stay for [`RETENTION_SECS`] so that expired certificates answer
+//! `expired`, not `unknown`.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, FixedOffset};
+
+use crate::documents::Kind;
+
+/// How long records and verification logs are kept (5 years).
+pub const RETENTION_SECS: i64 = 5 * 365 * 86_400;
+
+/// A string attribute.
+pub fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+/// A number attribute.
+pub fn n(v: impl Display) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A string attribute of `item`.
+pub fn item_s(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| StoreError::Data(format!("`{name}` is missing or not a string")))
+}
+
+/// A number attribute of `item`.
+pub fn item_n<T: FromStr>(
+    item: &HashMap<String, AttributeValue>,
+    name: &str,
+) -> Result<T, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Data(format!("`{name}` is missing or not a number")))
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The service failed.
+    #[error("dynamodb: {0}")]
+    Sdk(String),
+    /// An item is not what this code writes.
+    #[error("unexpected item: {0}")]
+    Data(String),
+}
+
+impl StoreError {
+    /// From an SDK error, with its context.
+    pub fn from_sdk<E, R>(e: SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        StoreError::Sdk(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+    }
+}
+
+/// Whether a certificate still counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Issued and not revoked.
+    Issued,
+    /// Revoked by its owner.
+    Revoked,
+}
+
+impl Status {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Issued => "issued",
+            Status::Revoked => "revoked",
+        }
+    }
+}
+
+/// An issued certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// `NNNN-NNNN-NNNN-NNNN`.
+    pub issue_number: String,
+    /// The type.
+    pub kind: Kind,
+    /// The citizen who issued it.
+    pub owner_id: String,
+    /// What it is about: the parcel number, or the masked name.
+    pub subject: String,
+    /// When it was issued (KST).
+    pub issued_at: DateTime<FixedOffset>,
+    /// SHA-256 of the PDF, lowercase hex.
+    pub sha256: String,
+    /// The S3 key of the PDF.
+    pub object_key: String,
+    /// Issued or revoked.
+    pub status: Status,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+}
+
+impl Record {
+    fn public_attributes(&self) -> Vec<(&'static str, AttributeValue)> {
+        vec![
+            ("issueNumber", s(&self.issue_number)),
+            ("type", s(self.kind.as_str())),
+            ("subject", s(&self.subject)),
+            ("issuedAt", s(&self.issued_at.to_rfc3339())),
+            ("sha256", s(&self.sha256)),
+            ("status", s(self.status.as_str())),
+            ("ttl", n(self.issued_at.timestamp() + RETENTION_SECS)),
+        ]
+    }
+
+    fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Self, StoreError> {
+        let kind = item_s(item, "type")?;
+        let issued_at = item_s(item, "issuedAt")?;
+        Ok(Record {
+            issue_number: item_s(item, "issueNumber")?,
+            kind: Kind::parse(&kind).ok_or_else(|| StoreError::Data(format!("type `{kind}`")))?,
+            owner_id: item_s(item, "ownerId")?,
+            subject: item_s(item, "subject")?,
+            issued_at: DateTime::parse_from_rfc3339(&issued_at)
+                .map_err(|_| StoreError::Data("`issuedAt`".into()))?,
+            sha256: item_s(item, "sha256")?,
+            object_key: item_s(item, "objectKey")?,
+            status: match item_s(item, "status")?.as_str() {
+                "revoked" => Status::Revoked,
+                _ => Status::Issued,
+            },
+            revoked_at: item_s(item, "revokedAt").ok(),
+        })
+    }
+
+    fn list_sk(&self) -> String {
+        format!("CERT#{}#{}", self.issued_at.to_rfc3339(), self.issue_number)
+    }
+}
+
+/// Why a record could not be inserted.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    /// The issue number is taken (draw another).
+    #[error("issue number taken")]
+    Taken,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores a new record and its list entry, atomically; fails with
+/// [`InsertError::Taken`] if the number exists.
+pub async fn insert(db: &Client, table: &str, r: &Record) -> Result<(), InsertError> {
+    let mut meta: HashMap<String, AttributeValue> = r
+        .public_attributes()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let mut entry = meta.clone();
+    meta.insert("pk".into(), s(&format!("CERT#{}", r.issue_number)));
+    meta.insert("sk".into(), s("META"));
+    meta.insert("ownerId".into(), s(&r.owner_id));
+    meta.insert("objectKey".into(), s(&r.object_key));
+    entry.insert("pk".into(), s(&format!("OWNER#{}", r.owner_id)));
+    entry.insert("sk".into(), s(&r.list_sk()));
+    let result = db
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(table)
+                        .set_item(Some(meta))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(|e| StoreError::Data(e.to_string()))?,
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(table)
+                        .set_item(Some(entry))
+                        .build()
+                        .map_err(|e| StoreError::Data(e.to_string()))?,
+                )
+                .build(),
+        )
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_condition_failed(&e) => Err(InsertError::Taken),
+        Err(e) => Err(StoreError::from_sdk(e).into()),
+    }
+}
+
+fn is_condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().is_some_and(|se| {
+        se.code() == Some("TransactionCanceledException")
+            && se
+                .message()
+                .is_some_and(|m| m.contains("ConditionalCheckFailed"))
+    }) || e
+        .as_service_error()
+        .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
+}
+
+/// The record of `issue_number`.
+pub async fn get(
+    db: &Client,
+    table: &str,
+    issue_number: &str,
+) -> Result<Option<Record>, StoreError> {
+    let out = db
+        .get_item()
+        .table_name(table)
+        .key("pk", s(&format!("CERT#{issue_number}")))
+        .key("sk", s("META"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    out.item.as_ref().map(Record::from_item).transpose()
+}
+
+/// Marks `r` revoked (record and list entry together). Revoking twice keeps
+/// the first revocation time.
+pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Record, StoreError> {
+    if r.status == Status::Revoked {
+        return Ok(r.clone());
+    }
+    let update = |pk: String, sk: String| {
+        Update::builder()
+            .table_name(table)
+            .key("pk", s(&pk))
+            .key("sk", s(&sk))
+            .update_expression("SET #status = :revoked, revokedAt = if_not_exists(revokedAt, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":revoked", s("revoked"))
+            .expression_attribute_values(":at", s(at))
+            .build()
+            .map_err(|e| StoreError::Data(e.to_string()))
+    };
+    db.transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(update(format!("CERT#{}", r.issue_number), "META".into())?)
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(update(format!("OWNER#{}", r.owner_id), r.list_sk())?)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    get(db, table, &r.issue_number)
+        .await?
+        .ok_or_else(|| StoreError::Data("the revoked record vanished".into()))
+}
+
+/// One entry of an owner's list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Issue number.
+    pub issue_number: String,
+    /// Type.
+    pub kind: String,
+    /// Subject.
+    pub subject: String,
+    /// Issue time (RFC 3339).
+    pub issued_at: String,
+    /// Status as stored.
+    pub status: String,
+    /// SHA-256 of the PDF.
+    pub sha256: String,
+}
+
+/// A page of `owner_id`'s certificates, newest first, after the list key
+/// `after`; returns the key to resume after.
+pub async fn list(
+    db: &Client,
+    table: &str,
+    owner_id: &str,
+    limit: i32,
+    after: Option<String>,
+) -> Result<(Vec<Entry>, Option<String>), StoreError> {
+    let pk = format!("OWNER#{owner_id}");
+    let out = db
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
+        .expression_attribute_values(":pk", s(&pk))
+        .expression_attribute_values(":c", s("CERT#"))
+        .scan_index_forward(false)
+        .limit(limit)
+        .set_exclusive_start_key(
+            after.map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(&sk))])),
+        )
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let items = out
+        .items()
+        .iter()
+        .map(|i| {
+            Ok(Entry {
+                issue_number: item_s(i, "issueNumber")?,
+                kind: item_s(i, "type")?,
+                subject: item_s(i, "subject")?,
+                issued_at: item_s(i, "issuedAt")?,
+                status: item_s(i, "status")?,
+                sha256: item_s(i, "sha256")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next = out
+        .last_evaluated_key
+        .as_ref()
+        .and_then(|k| k.get("sk"))
+        .and_then(|v| v.as_s().ok())
+        .cloned();
+    Ok((items, next))
+}
+
+/// How a certificate was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// By issue number.
+    Number,
+    /// By uploading the PDF.
+    Pdf,
+}
+
+impl Channel {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Number => "number",
+            Channel::Pdf => "pdf",
+        }
+    }
+}
+
+/// One verification of a certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// When (RFC 3339, milliseconds).
+    pub checked_at: String,
+    /// `number` or `pdf`.
+    pub channel: String,
+    /// What the checker was told: `valid`, or the reason it was not.
+    pub result: String,
+}
+
+/// Logs a verification of `issue_number`.
+pub async fn record_check(
+    db: &Client,
+    table: &str,
+    issue_number: &str,
+    channel: Channel,
+    result: &str,
+    now: DateTime<FixedOffset>,
+) -> Result<(), StoreError> {
+    let checked_at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    db.put_item()
+        .table_name(table)
+        .item("pk", s(&format!("CERT#{issue_number}")))
+        .item(
+            "sk",
+            s(&format!(
+                "CHECK#{checked_at}#{}",
+                shared::random::token::<6>()
+            )),
+        )
+        .item("checkedAt", s(&checked_at))
+        .item("channel", s(channel.as_str()))
+        .item("result", s(result))
+        .item("ttl", n(now.timestamp() + RETENTION_SECS))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(())
+}
+
+/// A page of the verifications of `issue_number`, newest first.
+pub async fn checks(
+    db: &Client,
+    table: &str,
+    issue_number: &str,
+    limit: i32,
+    after: Option<String>,
+) -> Result<(Vec<Check>, Option<String>), StoreError> {
+    let pk = format!("CERT#{issue_number}");
+    let out = db
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
+        .expression_attribute_values(":pk", s(&pk))
+        .expression_attribute_values(":c", s("CHECK#"))
+        .scan_index_forward(false)
+        .limit(limit)
+        .set_exclusive_start_key(
+            after.map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(&sk))])),
+        )
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let items = out
+        .items()
+        .iter()
+        .map(|i| {
+            Ok(Check {
+                checked_at: item_s(i, "checkedAt")?,
+                channel: item_s(i, "channel")?,
+                result: item_s(i, "result")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next = out
+        .last_evaluated_key
+        .as_ref()
+        .and_then(|k| k.get("sk"))
+        .and_then(|v| v.as_s().ok())
+        .cloned();
+    Ok((items, next))
+}

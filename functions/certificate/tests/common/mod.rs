@@ -1,0 +1,388 @@
+//! Test harness: a fresh stack on the emulator with the registers seeded, the
+//! certificate App in-process, and citizens signed in through the real `login`
+//! App (so the access tokens are the ones clients get).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use devstack::TestStack;
+use lambda_http::http::{HeaderMap, Method, StatusCode};
+use lambda_http::{Body, Request};
+use serde_json::{Value, json};
+use shared::jwks::Authenticator;
+
+pub struct Harness {
+    pub stack: TestStack,
+    pub login: login::App,
+    pub app: certificate::App,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert!(
+            !self.header("x-request-id").is_empty(),
+            "every response carries x-request-id"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        self
+    }
+
+    /// The `field` of each entry of a problem's `errors`.
+    pub fn fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{field}` in {}", self.body))
+            .to_owned()
+    }
+}
+
+/// A signed-in citizen.
+pub struct Citizen {
+    pub user_id: String,
+    pub token: String,
+}
+
+pub const PASSWORD: &str = "correct-Horse-battery-7";
+pub const DAY: i64 = 86_400;
+
+impl Harness {
+    pub async fn new() -> Self {
+        let stack = TestStack::new().await;
+        stack.seed_registers().await;
+        let env = stack.env("login");
+        let sdk = shared::aws::sdk_config(&env).await;
+        let login = login::App::from_env(&env, &sdk)
+            .await
+            .expect("login starts on the test stack");
+        let app = Self::certificate_app(&stack, &login, None).await;
+        Self { stack, login, app }
+    }
+
+    /// A certificate App on the same stack; with `shift`, its clock runs that
+    /// many seconds behind (a certificate issued by it is that old).
+    pub async fn certificate_app(
+        stack: &TestStack,
+        login: &login::App,
+        shift: Option<i64>,
+    ) -> certificate::App {
+        let env = stack.env("certificate");
+        let sdk = shared::aws::sdk_config(&env).await;
+        let app = certificate::App::from_env(&env, &sdk)
+            .await
+            .expect("certificate starts on the test stack")
+            .with_authenticator(Authenticator::Fixed(login.verifier().clone()));
+        match shift {
+            Some(secs) => app.with_clock(Arc::new(move || shared::time::now_secs() - secs)),
+            None => app,
+        }
+    }
+
+    /// Signs up `login_id` and signs in.
+    pub async fn citizen(&self, login_id: &str) -> Citizen {
+        let r = self
+            .call(
+                &self.login,
+                "POST",
+                "/v1/auth/signup",
+                Some(json!({"loginId": login_id, "password": PASSWORD, "name": "홍길동", "phone": "010-1234-5678"})),
+                &[],
+            )
+            .await;
+        r.expect(201);
+        let user_id = r.str("userId");
+        let r = self
+            .call(
+                &self.login,
+                "POST",
+                "/v1/auth/login",
+                Some(json!({"loginId": login_id, "password": PASSWORD})),
+                &[],
+            )
+            .await;
+        r.expect(200);
+        Citizen {
+            user_id,
+            token: r.str("accessToken"),
+        }
+    }
+
+    /// A citizen whose tax ledger is demo citizen `demo`'s.
+    pub async fn taxpayer(&self, login_id: &str, demo: &str) -> Citizen {
+        let c = self.citizen(login_id).await;
+        self.stack.seed_tax_ledger(demo, &c.user_id).await;
+        c
+    }
+
+    pub async fn call(
+        &self,
+        app: &impl Handle,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut builder = lambda_http::http::Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path);
+        if body.is_some() {
+            builder = builder.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
+        reply(app.handle_request(builder.body(body).unwrap()).await)
+    }
+
+    /// A response as a client sees it.
+    pub fn reply(&self, response: lambda_http::Response<Body>) -> Reply {
+        reply(response)
+    }
+
+    /// A request to the certificate function as `who`.
+    pub async fn send(
+        &self,
+        who: &Citizen,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let auth = format!("Bearer {}", who.token);
+        self.call(&self.app, method, path, body, &[("authorization", &auth)])
+            .await
+    }
+
+    pub async fn get(&self, who: &Citizen, path: &str) -> Reply {
+        self.send(who, "GET", path, None).await
+    }
+
+    /// Issues a certificate with a fresh Idempotency-Key.
+    pub async fn issue(&self, who: &Citizen, body: Value) -> Reply {
+        self.issue_on(&self.app, who, body, &shared::random::token::<12>())
+            .await
+    }
+
+    pub async fn issue_on(
+        &self,
+        app: &certificate::App,
+        who: &Citizen,
+        body: Value,
+        key: &str,
+    ) -> Reply {
+        let auth = format!("Bearer {}", who.token);
+        self.call(
+            app,
+            "POST",
+            "/v1/certificates",
+            Some(body),
+            &[("authorization", &auth), ("idempotency-key", key)],
+        )
+        .await
+    }
+
+    /// Uploads `pdf` to the public verify endpoint.
+    pub async fn verify_pdf(&self, pdf: &[u8], content_type: &str) -> Reply {
+        let req = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/v1/certificates/verify")
+            .header("content-type", content_type)
+            .body(Body::Binary(pdf.to_vec()))
+            .unwrap();
+        reply(self.app.handle(req).await)
+    }
+
+    /// The public verification by number.
+    pub async fn verify_number(&self, no: &str) -> Reply {
+        self.call(
+            &self.app,
+            "GET",
+            &format!("/v1/certificates/{no}/verification"),
+            None,
+            &[],
+        )
+        .await
+    }
+}
+
+/// Downloads a presigned URL as a client would (plain HTTP GET, no AWS
+/// credentials).
+pub async fn download(url: &str) -> (u16, String, Vec<u8>) {
+    let r = reqwest::get(url).await.expect("the download URL answers");
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, content_type, r.bytes().await.unwrap().to_vec())
+}
+
+/// The text of every page of `pdf`.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(pdf).expect("a PDF lopdf can read");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    doc.extract_text(&pages).expect("extractable text")
+}
+
+/// Reads the QR code printed on the last page of `pdf`, as a scanner would, but
+/// from the drawing itself: the black filled rectangles of the QR path become
+/// the module grid, which a QR decoder (rqrr) decodes.
+pub fn qr_payload(pdf: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(pdf).expect("a PDF lopdf can read");
+    let last = *doc.get_pages().values().last().expect("a page");
+    let content = doc.get_and_decode_page_content(last).expect("page content");
+    // Rectangles are drawn as closed four-point subpaths (m l l l h); group
+    // them by fill; the QR's is the largest group.
+    let mut groups: Vec<Vec<[f32; 4]>> = Vec::new();
+    let mut current: Vec<[f32; 4]> = Vec::new();
+    let mut points: Vec<(f32, f32)> = Vec::new();
+    let xy = |op: &lopdf::content::Operation| {
+        (
+            op.operands[0].as_float().unwrap(),
+            op.operands[1].as_float().unwrap(),
+        )
+    };
+    for op in &content.operations {
+        match op.operator.as_str() {
+            "m" => points = vec![xy(op)],
+            "l" => points.push(xy(op)),
+            "h" if points.len() == 4 => {
+                let (xs, ys): (Vec<f32>, Vec<f32>) = points.iter().copied().unzip();
+                let x = xs.iter().copied().fold(f32::INFINITY, f32::min);
+                let y = ys.iter().copied().fold(f32::INFINITY, f32::min);
+                let w = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max) - x;
+                let h = ys.iter().copied().fold(f32::NEG_INFINITY, f32::max) - y;
+                current.push([x, y, w, h]);
+                points.clear();
+            }
+            "f" | "f*" | "F" | "B" | "B*" | "b" | "b*" | "S" | "n" if !current.is_empty() => {
+                groups.push(std::mem::take(&mut current));
+            }
+            _ => {}
+        }
+    }
+    let rects = groups
+        .into_iter()
+        .max_by_key(Vec::len)
+        .expect("filled rectangles");
+    let module = rects
+        .iter()
+        .map(|r| r[3].abs())
+        .fold(f32::INFINITY, f32::min);
+    let left = rects
+        .iter()
+        .map(|r| r[0].min(r[0] + r[2]))
+        .fold(f32::INFINITY, f32::min);
+    let top = rects
+        .iter()
+        .map(|r| r[1].min(r[1] + r[3]))
+        .fold(f32::INFINITY, f32::min);
+    let right = rects
+        .iter()
+        .map(|r| r[0].max(r[0] + r[2]))
+        .fold(f32::NEG_INFINITY, f32::max);
+    let size = ((right - left) / module).round() as usize;
+    let mut bits = vec![vec![false; size]; size];
+    for r in &rects {
+        let x0 = ((r[0].min(r[0] + r[2]) - left) / module).round() as usize;
+        let width = (r[2].abs() / module).round() as usize;
+        let y = ((r[1].min(r[1] + r[3]) - top) / module).round() as usize;
+        bits[y][x0..x0 + width].fill(true);
+    }
+    struct Modules(Vec<Vec<bool>>);
+    impl rqrr::BitGrid for Modules {
+        fn size(&self) -> usize {
+            self.0.len()
+        }
+        fn bit(&self, y: usize, x: usize) -> bool {
+            self.0[y][x]
+        }
+    }
+    // The page's y axis may run either way; a QR code reads only one way up.
+    let flipped: Vec<Vec<bool>> = bits.iter().rev().cloned().collect();
+    rqrr::Grid::new(Modules(bits))
+        .decode()
+        .or_else(|_| rqrr::Grid::new(Modules(flipped)).decode())
+        .expect("the QR code decodes")
+        .1
+}
+
+fn reply(response: lambda_http::Response<Body>) -> Reply {
+    let (parts, body) = response.into_parts();
+    let bytes: Vec<u8> = match body {
+        Body::Empty => vec![],
+        Body::Text(t) => t.into_bytes(),
+        Body::Binary(b) => b,
+        _ => vec![],
+    };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON body")
+    };
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// Either function, for [`Harness::call`].
+pub trait Handle {
+    fn handle_request(
+        &self,
+        req: Request,
+    ) -> impl std::future::Future<Output = lambda_http::Response<Body>>;
+}
+
+impl Handle for login::App {
+    async fn handle_request(&self, req: Request) -> lambda_http::Response<Body> {
+        self.handle(req).await
+    }
+}
+
+impl Handle for certificate::App {
+    async fn handle_request(&self, req: Request) -> lambda_http::Response<Body> {
+        self.handle(req).await
+    }
+}

@@ -1,0 +1,236 @@
+//! A minimal Lambda Runtime API for benchmarks of the compiled functions: it
+//! feeds events to a function process exactly as Lambda does (long-polled
+//! `GET /runtime/invocation/next`, answers posted back), so start-up time,
+//! latency and peak memory are measured on the real binary, release profile.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
+
+/// Events waiting for the function, and what it answered.
+#[derive(Default)]
+struct Runtime {
+    queue: Mutex<VecDeque<(String, String)>>,
+    ready: Notify,
+    first_next: Mutex<Option<Instant>>,
+    /// Bumped for each function process, so that a killed process's parked
+    /// connection never takes an event meant for its successor.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+async fn serve(
+    listener: TcpListener,
+    rt: Arc<Runtime>,
+    answers: mpsc::UnboundedSender<(String, Value)>,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let (rt, answers) = (rt.clone(), answers.clone());
+        let generation = rt.generation.load(std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            let _ = connection(stream, rt, answers, generation).await;
+        });
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    rt: Arc<Runtime>,
+    answers: mpsc::UnboundedSender<(String, Value)>,
+    generation: u64,
+) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    loop {
+        let mut line = String::new();
+        if read.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            read.read_line(&mut header).await?;
+            if header.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        read.read_exact(&mut body).await?;
+        if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            rt.first_next
+                .lock()
+                .unwrap()
+                .get_or_insert_with(Instant::now);
+            let (id, event) = loop {
+                if rt.generation.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                    return Ok(());
+                }
+                let next = rt.queue.lock().unwrap().pop_front();
+                match next {
+                    Some(item) => break item,
+                    None => rt.ready.notified().await,
+                }
+            };
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 30_000;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 lambda-runtime-aws-request-id: {id}\r\nlambda-runtime-deadline-ms: {deadline}\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:ap-northeast-2:123456789012:function:bench\r\n\
+                 lambda-runtime-trace-id: Root=1-00000000-000000000000000000000000\r\n\r\n",
+                event.len()
+            );
+            write.write_all(format!("{head}{event}").as_bytes()).await?;
+        } else {
+            if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/invocation/") {
+                let id = rest.split('/').next().unwrap_or("").to_owned();
+                let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let _ = answers.send((id, value));
+            } else {
+                eprintln!(
+                    "runtime: {method} {path}: {}",
+                    String::from_utf8_lossy(&body)
+                );
+            }
+            write
+                .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+                .await?;
+        }
+    }
+}
+
+/// The Runtime API, listening on a free local port.
+pub struct RuntimeApi {
+    rt: Arc<Runtime>,
+    port: u16,
+    answers: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
+}
+
+/// A function process started by [`RuntimeApi::spawn`].
+pub struct Function {
+    /// The process.
+    pub child: tokio::process::Child,
+    /// When it was started.
+    pub spawned: Instant,
+}
+
+impl RuntimeApi {
+    /// Starts serving on 127.0.0.1 (a free port).
+    pub async fn start() -> RuntimeApi {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free local port");
+        let port = listener.local_addr().expect("bound").port();
+        let rt = Arc::new(Runtime::default());
+        let (tx, answers) = mpsc::unbounded_channel();
+        tokio::spawn(serve(listener, rt.clone(), tx));
+        RuntimeApi {
+            rt,
+            port,
+            answers: tokio::sync::Mutex::new(answers),
+        }
+    }
+
+    /// Starts the function `binary` with the environment `vars` (plus the
+    /// Lambda variables), output discarded. Events queued for an earlier
+    /// process are no longer handed to it.
+    pub fn spawn(&self, binary: &str, vars: &BTreeMap<String, String>, memory_mb: u32) -> Function {
+        self.rt
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.rt.ready.notify_waiters();
+        *self.rt.first_next.lock().unwrap() = None;
+        let spawned = Instant::now();
+        let child = tokio::process::Command::new(binary)
+            .env_clear()
+            .envs(vars)
+            .env("RUST_LOG", "warn")
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", self.port))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the function binary starts");
+        Function { child, spawned }
+    }
+
+    /// Waits until the latest process asks for its first event; returns when.
+    pub async fn first_next(&self) -> Instant {
+        loop {
+            if let Some(at) = *self.rt.first_next.lock().unwrap() {
+                return at;
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+        }
+    }
+
+    /// Hands `event` (JSON text) to the function and returns its answer.
+    pub async fn invoke(&self, event: String) -> Value {
+        let id = shared::random::uuid();
+        self.rt.queue.lock().unwrap().push_back((id.clone(), event));
+        self.rt.ready.notify_waiters();
+        self.rt.ready.notify_one();
+        let mut answers = self.answers.lock().await;
+        loop {
+            let (answered, value) = answers.recv().await.expect("the runtime API runs");
+            if answered == id {
+                return value;
+            }
+        }
+    }
+}
+
+/// Peak resident memory (VmHWM) of process `pid`, in KiB.
+pub fn vm_hwm_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Prints count, median, p90, p99 and max of `ms` (milliseconds).
+pub fn summary(name: &str, mut ms: Vec<f64>) {
+    if ms.is_empty() {
+        println!("{name:<38} n=0");
+        return;
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "{name:<38} n={:<5} median {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
+        ms.len(),
+        percentile(&ms, 0.5),
+        percentile(&ms, 0.9),
+        percentile(&ms, 0.99),
+        ms[ms.len() - 1]
+    );
+}
