@@ -1,8 +1,10 @@
 //! Journeys across pocketgov functions over real HTTP (crate `e2e`).
 //!
 //! A journey signs in through `login` and then uses another capability with the
-//! token it got, through `cargo lambda watch` and the workspace router, as a phone
-//! would through API Gateway. With `login` as the only function so far, its own
-//! flows are covered by `functions/login/tests/` (in-process, against the
-//! emulator) and `functions/login/tests/binary.rs` (the compiled binary over
-//! HTTP); the first journey arrives with the second function.
+//! token it got, as a phone would through API Gateway. Today the one
+//! cross-function journey (a token from `login`, checked by the compiled
+//! `certificate` binary against the issuer's JWK Set fetched over HTTP, then a
+//! certificate issued, downloaded and verified) lives in
+//! `functions/certificate/tests/binary.rs`, because Cargo gives a test the path of
+//! its own package's binaries only. Journeys that need several compiled functions
+//! at once (events from one function consumed by `alert-sms`) will live here.

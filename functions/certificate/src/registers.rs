@@ -442,7 +442,7 @@ pub async fn buildings(db: &Client, table: &str, pnu: &Pnu) -> Result<Vec<Buildi
 
 /// One page of parcels whose address contains every word of `query`, ordered
 /// by parcel number, resuming after the parcel number `after`. Returns the hits
-/// and the parcel number to resume after, if there may be more.
+/// and, when more follow, the parcel number to resume after.
 pub async fn search(
     db: &Client,
     table: &str,
@@ -475,8 +475,11 @@ pub async fn search(
             start = Some(pnu.clone());
             if query.matches(&address) {
                 hits.push(Hit { pnu, address });
-                if hits.len() == limit {
-                    return Ok((hits, start));
+                // One hit beyond the page tells whether another page exists.
+                if hits.len() > limit {
+                    hits.truncate(limit);
+                    let resume = hits.last().map(|h| h.pnu.clone());
+                    return Ok((hits, resume));
                 }
             }
         }

@@ -283,6 +283,24 @@ pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Re
         .ok_or_else(|| StoreError::Data("the revoked record vanished".into()))
 }
 
+type Item = HashMap<String, AttributeValue>;
+
+/// The first `limit` of `items` (queried with `limit + 1`), and the sort key to
+/// resume after when there was one more.
+fn split_page(items: &[Item], limit: i32) -> (&[Item], Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if items.len() <= limit {
+        return (items, None);
+    }
+    let page = &items[..limit];
+    let next = page
+        .last()
+        .and_then(|i| i.get("sk"))
+        .and_then(|v| v.as_s().ok())
+        .cloned();
+    (page, next)
+}
+
 /// One entry of an owner's list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -317,15 +335,16 @@ pub async fn list(
         .expression_attribute_values(":pk", s(&pk))
         .expression_attribute_values(":c", s("CERT#"))
         .scan_index_forward(false)
-        .limit(limit)
+        // One item beyond the page tells whether another page exists.
+        .limit(limit + 1)
         .set_exclusive_start_key(
             after.map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(&sk))])),
         )
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    let items = out
-        .items()
+    let (page, next) = split_page(out.items(), limit);
+    let items = page
         .iter()
         .map(|i| {
             Ok(Entry {
@@ -338,12 +357,6 @@ pub async fn list(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let next = out
-        .last_evaluated_key
-        .as_ref()
-        .and_then(|k| k.get("sk"))
-        .and_then(|v| v.as_s().ok())
-        .cloned();
     Ok((items, next))
 }
 
@@ -423,15 +436,16 @@ pub async fn checks(
         .expression_attribute_values(":pk", s(&pk))
         .expression_attribute_values(":c", s("CHECK#"))
         .scan_index_forward(false)
-        .limit(limit)
+        // One item beyond the page tells whether another page exists.
+        .limit(limit + 1)
         .set_exclusive_start_key(
             after.map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(&sk))])),
         )
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    let items = out
-        .items()
+    let (page, next) = split_page(out.items(), limit);
+    let items = page
         .iter()
         .map(|i| {
             Ok(Check {
@@ -441,11 +455,5 @@ pub async fn checks(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let next = out
-        .last_evaluated_key
-        .as_ref()
-        .and_then(|k| k.get("sk"))
-        .and_then(|v| v.as_s().ok())
-        .cloned();
     Ok((items, next))
 }

@@ -214,6 +214,16 @@ async fn when_listing_should_show_my_certificates_newest_first_with_paging() {
         .await;
     second.expect(200);
     assert_eq!(second.body["items"][0]["issueNumber"], numbers[0].as_str());
+    assert!(
+        second.body.get("nextCursor").is_none(),
+        "the last page has no cursor"
+    );
+    let exact = h.get(&me, "/v1/certificates?limit=3").await;
+    assert_eq!(exact.body["items"].as_array().unwrap().len(), 3);
+    assert!(
+        exact.body.get("nextCursor").is_none(),
+        "a full last page has no cursor either"
+    );
 
     // Fetching one gives its metadata and a fresh download URL.
     let one = h

@@ -62,6 +62,14 @@ async fn when_search_results_span_pages_should_page_with_a_tamper_evident_cursor
     pnus.dedup();
     assert_eq!(total, 7);
     assert_eq!(pnus.len(), 7, "no parcel twice");
+    let exact = h
+        .get(&me, &format!("/v1/registers/lands?q={q}&limit=7"))
+        .await;
+    assert_eq!(exact.body["items"].as_array().unwrap().len(), 7);
+    assert!(
+        exact.body.get("nextCursor").is_none(),
+        "a full last page has no cursor"
+    );
 
     // An altered cursor, or one used with another query, is refused.
     let mut forged = cursor.clone();
