@@ -43,3 +43,16 @@ pub async fn sdk_config(env: &Env) -> SdkConfig {
 pub fn s3_force_path_style(env: &Env) -> bool {
     env.get("AWS_ENDPOINT_URL").is_some()
 }
+
+/// The string value of the Secrets Manager secret `secret_id` (the key sets the
+/// functions read once per cold start). The error says why, without the value.
+pub async fn secret_string(sdk: &SdkConfig, secret_id: &str) -> Result<String, String> {
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
+    out.secret_string
+        .ok_or_else(|| format!("secret `{secret_id}` has no string value"))
+}

@@ -118,17 +118,10 @@ impl App {
         };
         let secret_id = env.require("CERTIFICATE_KEYS_SECRET_ID")?;
         let auth = Authenticator::remote("TOKEN_ISSUER", &names.base_url)?;
-        let secret = aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(&secret_id)
-            .send()
+        let secret = shared::aws::secret_string(sdk, &secret_id)
             .await
-            .map_err(|e| {
-                StartupError::Secret(
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
-        let keys = KeySet::from_json(secret.secret_string().unwrap_or_default())?;
+            .map_err(StartupError::Secret)?;
+        let keys = KeySet::from_json(&secret)?;
         Ok(Self::new(
             sdk,
             shared::aws::s3_force_path_style(env),

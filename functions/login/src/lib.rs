@@ -81,17 +81,10 @@ impl App {
             )
             .into());
         }
-        let secret = aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(&secret_id)
-            .send()
+        let secret = shared::aws::secret_string(sdk, &secret_id)
             .await
-            .map_err(|e| {
-                StartupError::Secret(
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
-        let keys = KeySet::from_json(secret.secret_string().unwrap_or_default())?;
+            .map_err(StartupError::Secret)?;
+        let keys = KeySet::from_json(&secret)?;
         Ok(Self::new(sdk, table, topic, issuer, keys))
     }
 

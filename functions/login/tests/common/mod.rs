@@ -189,13 +189,11 @@ impl Harness {
     pub async fn signing_keys(&self) -> login::signing::KeySet {
         let env = self.stack.env("login");
         let sdk = self.stack.sdk_config().await;
-        let secret = aws_sdk_secretsmanager::Client::new(&sdk)
-            .get_secret_value()
-            .secret_id(env.require("SIGNING_KEYS_SECRET_ID").unwrap())
-            .send()
-            .await
-            .unwrap();
-        login::signing::KeySet::from_json(secret.secret_string().unwrap()).unwrap()
+        let secret =
+            shared::aws::secret_string(&sdk, &env.require("SIGNING_KEYS_SECRET_ID").unwrap())
+                .await
+                .unwrap();
+        login::signing::KeySet::from_json(&secret).unwrap()
     }
 
     pub fn issuer(&self) -> String {
