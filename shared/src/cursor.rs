@@ -1,7 +1,7 @@
 //! List paging as api.md specifies: `?limit=` (1-100, default 20) and an opaque,
 //! tamper-evident `?cursor=`.
 //!
-//! A cursor is the position to resume from (a DynamoDB key, as JSON) with an
+//! A cursor is the position to resume from (a sort key, say) with an
 //! HMAC-SHA256 tag over it and over the list it belongs to, so a client can
 //! neither forge a position nor replay one list's cursor on another list (or on
 //! another user's list): such a cursor gives 400 naming the field `cursor`.
@@ -9,7 +9,8 @@
 use data_encoding::BASE64URL_NOPAD;
 use hmac::{Hmac, Mac};
 use lambda_http::Request;
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::http::{ApiError, Fields, Invalid};
@@ -29,7 +30,7 @@ pub struct PageRequest {
     /// 1 to [`MAX_LIMIT`].
     pub limit: i32,
     /// The position after which to continue, as it was encoded.
-    pub after: Option<Value>,
+    pub after: Option<String>,
 }
 
 /// Signs and checks cursors with one key.
@@ -62,14 +63,14 @@ impl Cursors {
 
     /// The cursor for position `after` in the list named `list` (for example
     /// `certificates:<userId>`).
-    pub fn encode(&self, list: &str, after: &Value) -> String {
-        let payload = BASE64URL_NOPAD.encode(after.to_string().as_bytes());
+    pub fn encode(&self, list: &str, after: &str) -> String {
+        let payload = BASE64URL_NOPAD.encode(after.as_bytes());
         let tag = BASE64URL_NOPAD.encode(&self.tag(list, &payload));
         format!("{payload}.{tag}")
     }
 
     /// The position in `cursor`, if this key made it for `list`.
-    pub fn decode(&self, list: &str, cursor: &str) -> Result<Value, Invalid> {
+    pub fn decode(&self, list: &str, cursor: &str) -> Result<String, Invalid> {
         let bad = || Invalid::new("is not a valid cursor", "올바른 커서가 아닙니다");
         if cursor.len() > MAX_CURSOR_CHARS {
             return Err(bad());
@@ -83,10 +84,20 @@ impl Cursors {
         )) {
             return Err(bad());
         }
-        let json = BASE64URL_NOPAD
+        let position = BASE64URL_NOPAD
             .decode(payload.as_bytes())
             .map_err(|_| bad())?;
-        serde_json::from_slice(&json).map_err(|_| bad())
+        String::from_utf8(position).map_err(|_| bad())
+    }
+
+    /// A list response as api.md shapes it: `{"items":[...]}` plus
+    /// `"nextCursor"` when the page was not the last (`next` is where to resume).
+    pub fn page_body(&self, list: &str, items: impl Serialize, next: Option<&str>) -> Value {
+        let mut body = json!({ "items": items });
+        if let Some(next) = next {
+            body["nextCursor"] = json!(self.encode(list, next));
+        }
+        body
     }
 
     /// Reads `?limit=` and `?cursor=` of `req` for the list `list`; 400 naming
@@ -127,13 +138,12 @@ impl Cursors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn a_cursor_round_trips_for_its_own_list_only() {
         let cursors = Cursors::new([7; 32]);
-        let position = json!({"pk": "USER#1", "sk": "CERT#2026"});
-        let cursor = cursors.encode("certificates:1", &position);
+        let position = "CERT#2026-11-29T10:00:00+09:00#1234";
+        let cursor = cursors.encode("certificates:1", position);
         assert_eq!(cursors.decode("certificates:1", &cursor).unwrap(), position);
         assert!(cursors.decode("certificates:2", &cursor).is_err());
         assert!(
@@ -144,12 +154,22 @@ mod tests {
     }
 
     #[test]
+    fn a_page_body_has_a_cursor_only_when_more_follow() {
+        let cursors = Cursors::new([7; 32]);
+        let last = cursors.page_body("l", [1, 2], None);
+        assert_eq!(last, json!({"items": [1, 2]}));
+        let more = cursors.page_body("l", [1, 2], Some("k2"));
+        let next = more["nextCursor"].as_str().unwrap();
+        assert_eq!(cursors.decode("l", next).unwrap(), "k2");
+    }
+
+    #[test]
     fn an_altered_cursor_is_refused() {
         let cursors = Cursors::new([7; 32]);
-        let cursor = cursors.encode("l", &json!({"pk": "a"}));
+        let cursor = cursors.encode("l", "a");
         let forged = format!(
             "{}.{}",
-            BASE64URL_NOPAD.encode(br#"{"pk":"b"}"#),
+            BASE64URL_NOPAD.encode(b"b"),
             cursor.split_once('.').unwrap().1
         );
         assert!(cursors.decode("l", &forged).is_err());

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -201,31 +201,7 @@ pub async fn import(
             ("method".to_owned(), s(&p.method)),
         ]));
     }
-    for chunk in items.chunks(25) {
-        let requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .expect("item is set"),
-                    )
-                    .build()
-            })
-            .collect();
-        let out = db
-            .batch_write_item()
-            .request_items(table, requests)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        if out.unprocessed_items.is_some_and(|m| !m.is_empty()) {
-            return Err(StoreError::Data("the ledger import was throttled".into()));
-        }
-    }
-    Ok(())
+    crate::store::put_all(db, table, &items).await
 }
 
 /// The ledger of `user_id`, or `None` when the ledger has no such taxpayer.

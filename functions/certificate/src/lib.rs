@@ -250,20 +250,12 @@ impl App {
         let query = Query::parse(params.first("q")).map_err(|e| field("q", e))?;
         let list = format!("lands:{}", query.normalized());
         let page = self.cursors.page(req, &list)?;
-        let after = page
-            .after
-            .as_ref()
-            .and_then(|v| v.get("pnu"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
         let limit = usize::try_from(page.limit).unwrap_or(20);
-        let (hits, next) = registers::search(&self.db, &self.names.table, &query, limit, after)
-            .await
-            .map_err(internal)?;
-        let mut body = json!({ "items": hits });
-        if let Some(pnu) = next {
-            body["nextCursor"] = json!(self.cursors.encode(&list, &json!({ "pnu": pnu })));
-        }
+        let (hits, next) =
+            registers::search(&self.db, &self.names.table, &query, limit, page.after)
+                .await
+                .map_err(internal)?;
+        let body = self.cursors.page_body(&list, hits, next.as_deref());
         Ok(json(StatusCode::OK, &body))
     }
 
@@ -514,18 +506,12 @@ impl App {
         let principal = self.citizen(req).await?;
         let list = format!("certificates:{}", principal.user_id);
         let page = self.cursors.page(req, &list)?;
-        let after = page
-            .after
-            .as_ref()
-            .and_then(|v| v.get("sk"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
         let (entries, next) = store::list(
             &self.db,
             &self.names.table,
             &principal.user_id,
             page.limit,
-            after,
+            page.after,
         )
         .await
         .map_err(internal)?;
@@ -546,10 +532,7 @@ impl App {
                 })
             })
             .collect();
-        let mut body = json!({ "items": items });
-        if let Some(sk) = next {
-            body["nextCursor"] = json!(self.cursors.encode(&list, &json!({ "sk": sk })));
-        }
+        let body = self.cursors.page_body(&list, items, next.as_deref());
         Ok(json(StatusCode::OK, &body))
     }
 
@@ -598,18 +581,12 @@ impl App {
         let record = self.owned(&principal, no).await?;
         let list = format!("checks:{}", record.issue_number);
         let page = self.cursors.page(req, &list)?;
-        let after = page
-            .after
-            .as_ref()
-            .and_then(|v| v.get("sk"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
         let (checks, next) = store::checks(
             &self.db,
             &self.names.table,
             &record.issue_number,
             page.limit,
-            after,
+            page.after,
         )
         .await
         .map_err(internal)?;
@@ -617,10 +594,7 @@ impl App {
             .iter()
             .map(|c| json!({"checkedAt": c.checked_at, "channel": c.channel, "result": c.result}))
             .collect();
-        let mut body = json!({ "items": items });
-        if let Some(sk) = next {
-            body["nextCursor"] = json!(self.cursors.encode(&list, &json!({ "sk": sk })));
-        }
+        let body = self.cursors.page_body(&list, items, next.as_deref());
         Ok(json(StatusCode::OK, &body))
     }
 

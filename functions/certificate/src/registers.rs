@@ -14,7 +14,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use shared::http::Invalid;
 
@@ -299,43 +299,8 @@ pub async fn import(db: &Client, table: &str, file: &RegisterFile) -> Result<usi
             ]));
         }
     }
-    let count = items.len();
-    for chunk in items.chunks(25) {
-        let mut requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .expect("item is set"),
-                    )
-                    .build()
-            })
-            .collect();
-        // Unprocessed items are retried with a short back-off.
-        for attempt in 0..8 {
-            let out = db
-                .batch_write_item()
-                .request_items(table, requests)
-                .send()
-                .await
-                .map_err(|e| ImportError::Store(StoreError::from_sdk(e)))?;
-            requests = out
-                .unprocessed_items
-                .and_then(|mut m| m.remove(table))
-                .unwrap_or_default();
-            if requests.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-        }
-        if !requests.is_empty() {
-            return Err(ImportError::Throttled);
-        }
-    }
-    Ok(count)
+    crate::store::put_all(db, table, &items).await?;
+    Ok(items.len())
 }
 
 /// Why an import failed.
@@ -352,9 +317,6 @@ pub enum ImportError {
     /// The table refused the writes.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Writes stayed unprocessed after retries.
-    #[error("the table kept throttling the import")]
-    Throttled,
 }
 
 fn owner_item(o: &OwnerRecord) -> AttributeValue {

@@ -54,6 +54,49 @@ pub fn item_n<T: FromStr>(
         .ok_or_else(|| StoreError::Data(format!("`{name}` is missing or not a number")))
 }
 
+/// Writes `items` with BatchWriteItem (25 at a time), retrying unprocessed
+/// items with a short back-off; for imports, not for requests.
+pub async fn put_all(db: &Client, table: &str, items: &[Item]) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    for chunk in items.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .expect("item is set"),
+                    )
+                    .build()
+            })
+            .collect();
+        for attempt in 0..8 {
+            let out = db
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        if !requests.is_empty() {
+            return Err(StoreError::Data(
+                "the table kept throttling the writes".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -283,22 +326,48 @@ pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Re
         .ok_or_else(|| StoreError::Data("the revoked record vanished".into()))
 }
 
-type Item = HashMap<String, AttributeValue>;
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
 
-/// The first `limit` of `items` (queried with `limit + 1`), and the sort key to
-/// resume after when there was one more.
-fn split_page(items: &[Item], limit: i32) -> (&[Item], Option<String>) {
+/// One page of the items of partition `pk` whose sort key starts with
+/// `prefix`, newest (highest sort key) first, resuming after the sort key
+/// `after`; returns the page and, when more follow, the sort key to resume
+/// after.
+async fn newest_first(
+    db: &Client,
+    table: &str,
+    pk: &str,
+    prefix: &str,
+    limit: i32,
+    after: Option<String>,
+) -> Result<(Vec<Item>, Option<String>), StoreError> {
+    let out = db
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+        .expression_attribute_values(":pk", s(pk))
+        .expression_attribute_values(":prefix", s(prefix))
+        .scan_index_forward(false)
+        // One item beyond the page tells whether another page exists.
+        .limit(limit + 1)
+        .set_exclusive_start_key(
+            after.map(|sk| HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(&sk))])),
+        )
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let mut items = out.items.unwrap_or_default();
     let limit = usize::try_from(limit).unwrap_or(0);
     if items.len() <= limit {
-        return (items, None);
+        return Ok((items, None));
     }
-    let page = &items[..limit];
-    let next = page
+    items.truncate(limit);
+    let next = items
         .last()
         .and_then(|i| i.get("sk"))
         .and_then(|v| v.as_s().ok())
         .cloned();
-    (page, next)
+    Ok((items, next))
 }
 
 /// One entry of an owner's list.
@@ -327,23 +396,15 @@ pub async fn list(
     limit: i32,
     after: Option<String>,
 ) -> Result<(Vec<Entry>, Option<String>), StoreError> {
-    let pk = format!("OWNER#{owner_id}");
-    let out = db
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
-        .expression_attribute_values(":pk", s(&pk))
-        .expression_attribute_values(":c", s("CERT#"))
-        .scan_index_forward(false)
-        // One item beyond the page tells whether another page exists.
-        .limit(limit + 1)
-        .set_exclusive_start_key(
-            after.map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(&sk))])),
-        )
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    let (page, next) = split_page(out.items(), limit);
+    let (page, next) = newest_first(
+        db,
+        table,
+        &format!("OWNER#{owner_id}"),
+        "CERT#",
+        limit,
+        after,
+    )
+    .await?;
     let items = page
         .iter()
         .map(|i| {
@@ -428,23 +489,15 @@ pub async fn checks(
     limit: i32,
     after: Option<String>,
 ) -> Result<(Vec<Check>, Option<String>), StoreError> {
-    let pk = format!("CERT#{issue_number}");
-    let out = db
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
-        .expression_attribute_values(":pk", s(&pk))
-        .expression_attribute_values(":c", s("CHECK#"))
-        .scan_index_forward(false)
-        // One item beyond the page tells whether another page exists.
-        .limit(limit + 1)
-        .set_exclusive_start_key(
-            after.map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(&sk))])),
-        )
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    let (page, next) = split_page(out.items(), limit);
+    let (page, next) = newest_first(
+        db,
+        table,
+        &format!("CERT#{issue_number}"),
+        "CHECK#",
+        limit,
+        after,
+    )
+    .await?;
     let items = page
         .iter()
         .map(|i| {
