@@ -17,10 +17,9 @@ use std::time::Instant;
 
 use data_encoding::BASE64;
 use devstack::TestStack;
-use devstack::json_stub::JsonStub;
+use devstack::issuer::LocalIssuer;
 use devstack::runtime_api::{RuntimeApi, summary, vm_hwm_kib};
 use serde_json::{Value, json};
-use shared::config::Env;
 
 fn sample(name: &str) -> Value {
     let text = std::fs::read_to_string(format!(
@@ -60,56 +59,10 @@ async fn main() {
     // The stack, the registers, a taxpayer, and the issuer's keys served over HTTP.
     let stack = TestStack::new().await;
     stack.seed_registers().await;
-    let keys = login::signing::KeySet::from_json(stack.signing_keys()).unwrap();
-    let jwks = JsonStub::start(
-        "/.well-known/jwks.json",
-        &shared::auth::jwks(&keys.public_keys),
-    )
-    .await;
-    let Env::Map(mut login_vars) = stack.env("login") else {
-        unreachable!("test stacks give maps")
-    };
-    login_vars.insert("TOKEN_ISSUER".into(), jwks.base_url());
-    let login_env = Env::from_map(login_vars);
-    let login = login::App::from_env(&login_env, &shared::aws::sdk_config(&login_env).await)
-        .await
-        .unwrap();
-    let user_id = login::accounts::provision(
-        &login,
-        login::accounts::Provision::citizen(
-            "bench",
-            "Bench-password-2026",
-            "홍길동",
-            "010-1234-5678",
-        ),
-    )
-    .await
-    .unwrap();
+    let issuer = LocalIssuer::start(&stack).await;
+    let (user_id, token) = issuer.sign_in("bench", "Bench-password-2026").await;
     stack.seed_tax_ledger("citizen1", &user_id).await;
-    let signed_in = login
-        .handle(
-            lambda_http::http::Request::builder()
-                .method("POST")
-                .uri("/v1/auth/login")
-                .header("content-type", "application/json")
-                .body(lambda_http::Body::Text(
-                    json!({"loginId": "bench", "password": "Bench-password-2026"}).to_string(),
-                ))
-                .unwrap(),
-        )
-        .await;
-    let lambda_http::Body::Binary(body) = signed_in.into_body() else {
-        panic!("login answers JSON")
-    };
-    let token = serde_json::from_slice::<Value>(&body).unwrap()["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let Env::Map(mut vars) = stack.env("certificate") else {
-        unreachable!("test stacks give maps")
-    };
-    vars.insert("TOKEN_ISSUER".into(), jwks.base_url());
+    let vars = issuer.env_of(&stack, "certificate");
     let api = RuntimeApi::start().await;
     let binary = env!("CARGO_BIN_EXE_certificate");
     let bodies = [
@@ -194,5 +147,5 @@ async fn main() {
         hwm_after_issues as f64 / 1024.0,
         hwm_after_verify as f64 / 1024.0
     );
-    println!("issuer key fetches: {}", jwks.hits());
+    println!("issuer key fetches: {}", issuer.jwks.hits());
 }

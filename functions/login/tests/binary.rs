@@ -3,37 +3,12 @@
 //! --only-lambda-apis`), configured exactly as template.yaml configures it, and
 //! is called over real HTTP.
 
-use std::net::TcpListener;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use devstack::TestStack;
-use devstack::venv::Venv;
+use devstack::local_lambda::LocalLambda;
 use serde_json::{Value, json};
 use shared::config::Env;
-use tokio::process::{Child, Command};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_for_port(port: u16, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited early: {status}");
-        }
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test]
 async fn the_compiled_binary_serves_sign_up_and_sign_in_over_http() {
@@ -41,46 +16,9 @@ async fn the_compiled_binary_serves_sign_up_and_sign_in_over_http() {
     let Env::Map(vars) = stack.env("login") else {
         unreachable!("test stacks give maps")
     };
-    let venv = Venv::workspace();
-    venv.ensure()
-        .expect("the project's .venv with cargo-lambda");
-
-    let port = free_port();
-    let mut runtime = Command::new(venv.bin("cargo-lambda"))
-        .args([
-            "lambda",
-            "watch",
-            "--only-lambda-apis",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cargo-lambda starts");
-    wait_for_port(port, &mut runtime, "cargo-lambda").await;
-
-    let mut function = Command::new(env!("CARGO_BIN_EXE_login"))
-        .env_clear()
-        .envs(&vars)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "AWS_LAMBDA_RUNTIME_API",
-            format!("http://127.0.0.1:{port}/.rt"),
-        )
-        .env("AWS_LAMBDA_FUNCTION_NAME", "_")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the login binary starts");
-
-    let base = format!("http://127.0.0.1:{port}/lambda-url/_");
+    let lambda = LocalLambda::start().await;
+    let mut function = lambda.spawn(env!("CARGO_BIN_EXE_login"), &vars, 256);
+    let base = lambda.base_url();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

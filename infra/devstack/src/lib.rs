@@ -13,7 +13,9 @@
 pub mod deploy;
 pub mod emulator;
 mod error;
+pub mod issuer;
 pub mod json_stub;
+pub mod local_lambda;
 pub mod resolve;
 pub mod runtime_api;
 pub mod seed;
