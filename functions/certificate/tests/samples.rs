@@ -6,37 +6,19 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::{Harness, download};
 use data_encoding::BASE64;
+use devstack::reply::samples;
 
 const PLACEHOLDER_PDF: &str =
     "JVBERi0xLjcKJSBSRVBMQUNFX1dJVEhfUERGOiBhIFBERiB0aGF0IHBvY2tldGdvdiBuZXZlciBpc3N1ZWQKJSVFT0YK";
 
-fn samples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/certificate")
-}
-
-fn sample_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json").map(str::to_owned)
-        })
-        .collect();
-    names.sort();
-    names
-}
-
 async fn run(h: &Harness, name: &str, subs: &[(&str, &str)]) -> common::Reply {
-    let mut text = std::fs::read_to_string(samples_dir().join(format!("{name}.json"))).unwrap();
-    for (from, to) in subs {
-        text = text.replace(from, to);
-    }
-    let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}.json: {e}"));
-    h.reply(h.app.handle(req).await)
+    h.reply(
+        h.app
+            .handle(samples::request("certificate", name, subs))
+            .await,
+    )
 }
 
 #[tokio::test]
@@ -78,13 +60,17 @@ async fn every_sample_event_answers_its_documented_status_when_filled_in() {
 
     covered.sort();
     covered.dedup();
-    assert_eq!(covered, sample_names(), "every sample is exercised");
+    assert_eq!(
+        covered,
+        samples::names("certificate"),
+        "every sample is exercised"
+    );
 }
 
 #[tokio::test]
 async fn every_sample_event_as_committed_answers_without_a_server_error() {
     let h = Harness::new().await;
-    for name in sample_names() {
+    for name in samples::names("certificate") {
         let r = run(&h, &name, &[]).await;
         assert!(r.status.as_u16() < 500, "{name}: {} {}", r.status, r.body);
         assert!(!r.header("x-request-id").is_empty());

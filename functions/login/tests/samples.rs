@@ -6,34 +6,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::{Harness, sign, spki, totp_at};
+use devstack::reply::samples;
 use serde_json::Value;
 
-fn samples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/login")
-}
-
-fn sample_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json").map(str::to_owned)
-        })
-        .collect();
-    names.sort();
-    names
-}
-
 async fn run(h: &Harness, name: &str, subs: &[(&str, &str)]) -> common::Reply {
-    let mut text = std::fs::read_to_string(samples_dir().join(format!("{name}.json"))).unwrap();
-    for (from, to) in subs {
-        text = text.replace(from, to);
-    }
-    let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}.json: {e}"));
-    h.raw(req).await
+    h.raw(samples::request("login", name, subs)).await
 }
 
 async fn provision_demo_citizen(h: &Harness) {
@@ -144,7 +122,7 @@ async fn every_sample_event_answers_its_documented_status_when_filled_in() {
     covered.sort();
     assert_eq!(
         covered,
-        sample_names(),
+        samples::names("login"),
         "every sample in events/login is exercised"
     );
 }
@@ -153,7 +131,7 @@ async fn every_sample_event_answers_its_documented_status_when_filled_in() {
 async fn samples_as_committed_answer_client_errors_not_server_errors() {
     let h = Harness::new().await;
     provision_demo_citizen(&h).await;
-    for name in sample_names() {
+    for name in samples::names("login") {
         let r = run(&h, &name, &[]).await;
         assert!(r.status.as_u16() < 500, "{name}: {} {}", r.status, r.body);
         assert!(!r.header("x-request-id").is_empty(), "{name}");
@@ -169,8 +147,9 @@ async fn samples_as_committed_answer_client_errors_not_server_errors() {
 
 #[test]
 fn samples_are_api_gateway_v2_http_events() {
-    for name in sample_names() {
-        let text = std::fs::read_to_string(samples_dir().join(format!("{name}.json"))).unwrap();
+    for name in samples::names("login") {
+        let text =
+            std::fs::read_to_string(samples::dir("login").join(format!("{name}.json"))).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["version"], "2.0", "{name}");
         assert_eq!(v["requestContext"]["stage"], "$default", "{name}");

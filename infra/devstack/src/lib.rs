@@ -16,6 +16,7 @@ mod error;
 pub mod issuer;
 pub mod json_stub;
 pub mod local_lambda;
+pub mod reply;
 pub mod resolve;
 pub mod runtime_api;
 pub mod seed;

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use devstack::TestStack;
-use lambda_http::http::{HeaderMap, Method, StatusCode};
+pub use devstack::reply::Reply;
+use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use shared::jwks::Authenticator;
@@ -15,64 +16,6 @@ pub struct Harness {
     pub stack: TestStack,
     pub login: login::App,
     pub app: certificate::App,
-}
-
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or("")
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    #[track_caller]
-    pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        assert!(
-            !self.header("x-request-id").is_empty(),
-            "every response carries x-request-id"
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
-        self.expect(status);
-        assert_eq!(self.header("content-type"), "application/problem+json");
-        assert_eq!(self.code(), code, "body: {}", self.body);
-        self
-    }
-
-    /// The `field` of each entry of a problem's `errors`.
-    pub fn fields(&self) -> Vec<&str> {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
-            .unwrap_or_default()
-    }
-
-    #[track_caller]
-    pub fn str(&self, field: &str) -> String {
-        self.body[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no `{field}` in {}", self.body))
-            .to_owned()
-    }
 }
 
 /// A signed-in citizen.
@@ -348,23 +291,7 @@ pub fn qr_payload(pdf: &[u8]) -> String {
 }
 
 fn reply(response: lambda_http::Response<Body>) -> Reply {
-    let (parts, body) = response.into_parts();
-    let bytes: Vec<u8> = match body {
-        Body::Empty => vec![],
-        Body::Text(t) => t.into_bytes(),
-        Body::Binary(b) => b,
-        _ => vec![],
-    };
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).expect("JSON body")
-    };
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    }
+    Reply::from(response)
 }
 
 /// Either function, for [`Harness::call`].

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use devstack::TestStack;
-use lambda_http::http::{HeaderMap, Method, StatusCode};
+pub use devstack::reply::Reply;
+use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::EncodePublicKey;
@@ -12,64 +13,6 @@ use serde_json::{Value, json};
 pub struct Harness {
     pub stack: TestStack,
     pub app: login::App,
-}
-
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or("")
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    #[track_caller]
-    pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        assert!(
-            !self.header("x-request-id").is_empty(),
-            "every response carries x-request-id"
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
-        self.expect(status);
-        assert_eq!(self.header("content-type"), "application/problem+json");
-        assert_eq!(self.code(), code, "body: {}", self.body);
-        assert_eq!(self.body["status"], status);
-        self
-    }
-
-    /// The `field` of each entry of a problem's `errors`, in order.
-    pub fn fields(&self) -> Vec<&str> {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
-            .unwrap_or_default()
-    }
-
-    pub fn str(&self, field: &str) -> String {
-        self.body[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no `{field}` in {}", self.body))
-            .to_owned()
-    }
 }
 
 pub const PASSWORD: &str = "correct-Horse-battery-7";
@@ -106,24 +49,7 @@ impl Harness {
     }
 
     pub async fn raw(&self, req: Request) -> Reply {
-        let response = self.app.handle(req).await;
-        let (parts, body) = response.into_parts();
-        let bytes: Vec<u8> = match body {
-            Body::Empty => vec![],
-            Body::Text(t) => t.into_bytes(),
-            Body::Binary(b) => b,
-            _ => vec![],
-        };
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        };
-        Reply {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
+        Reply::from(self.app.handle(req).await)
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
