@@ -130,7 +130,8 @@ pub fn valid_until(issued_at: DateTime<FixedOffset>) -> NaiveDate {
         .unwrap_or(NaiveDate::MAX)
 }
 
-fn won(v: i64) -> String {
+/// `4620000` → `4,620,000`.
+pub(crate) fn won(v: i64) -> String {
     let digits = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
