@@ -22,7 +22,7 @@ async fn the_compiled_binary_issues_and_verifies_with_tokens_checked_against_the
     // AND the compiled function, configured as the template configures it
     let vars = issuer.env_of(&stack, "certificate");
     let lambda = LocalLambda::start().await;
-    let mut function = lambda.spawn(env!("CARGO_BIN_EXE_certificate"), &vars, 512);
+    let function = lambda.spawn(env!("CARGO_BIN_EXE_certificate"), &vars, 512);
     let base = lambda.base_url();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -79,13 +79,7 @@ async fn the_compiled_binary_issues_and_verifies_with_tokens_checked_against_the
     assert_eq!(r.status(), 401);
     assert_eq!(issuer.jwks.hits(), 1);
 
-    function.kill().await.ok();
-    let out = function.wait_with_output().await.unwrap();
-    let logs = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<Value> = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let (logs, lines) = LocalLambda::stop(function).await;
     assert!(
         lines.iter().any(|l| l["route"] == "POST /v1/certificates"
             && l["status"] == 201

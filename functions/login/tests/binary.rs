@@ -17,7 +17,7 @@ async fn the_compiled_binary_serves_sign_up_and_sign_in_over_http() {
         unreachable!("test stacks give maps")
     };
     let lambda = LocalLambda::start().await;
-    let mut function = lambda.spawn(env!("CARGO_BIN_EXE_login"), &vars, 256);
+    let function = lambda.spawn(env!("CARGO_BIN_EXE_login"), &vars, 256);
     let base = lambda.base_url();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -70,14 +70,8 @@ async fn the_compiled_binary_serves_sign_up_and_sign_in_over_http() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"items": []}));
 
-    function.kill().await.ok();
-    let out = function.wait_with_output().await.unwrap();
-    let logs = String::from_utf8_lossy(&out.stdout);
     // JSON log lines with the request fields, and no secrets in them.
-    let lines: Vec<Value> = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let (logs, lines) = LocalLambda::stop(function).await;
     assert!(
         lines.iter().any(|l| l["route"] == "POST /v1/auth/login"
             && l["status"] == 200

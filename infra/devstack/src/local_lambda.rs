@@ -91,6 +91,22 @@ impl LocalLambda {
             .expect("the function binary starts")
     }
 
+    /// Stops a function started by [`LocalLambda::spawn`] and returns its
+    /// output (the log) and the lines of it that are JSON.
+    pub async fn stop(mut function: Child) -> (String, Vec<serde_json::Value>) {
+        function.kill().await.ok();
+        let out = function
+            .wait_with_output()
+            .await
+            .expect("the function's output");
+        let logs = String::from_utf8_lossy(&out.stdout).into_owned();
+        let lines = logs
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (logs, lines)
+    }
+
     /// The function's HTTP base URL (its Function URL emulation).
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}/lambda-url/_", self.port)

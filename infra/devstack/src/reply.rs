@@ -5,6 +5,27 @@ use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Response};
 use serde_json::Value;
 
+/// A request as a client sends it: `body` as JSON (with its content type),
+/// then `headers`.
+pub fn request(
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> lambda_http::Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path);
+    if body.is_some() {
+        builder = builder.header("content-type", "application/json");
+    }
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
+    builder.body(body).expect("a valid request")
+}
+
 /// A response, body parsed as JSON (`Null` when empty).
 #[derive(Debug)]
 pub struct Reply {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use devstack::TestStack;
 pub use devstack::reply::Reply;
-use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use shared::jwks::Authenticator;
@@ -103,17 +102,8 @@ impl Harness {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut builder = lambda_http::http::Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(path);
-        if body.is_some() {
-            builder = builder.header("content-type", "application/json");
-        }
-        for (k, v) in headers {
-            builder = builder.header(*k, *v);
-        }
-        let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
-        reply(app.handle_request(builder.body(body).unwrap()).await)
+        let req = devstack::reply::request(method, path, body.as_ref(), headers);
+        reply(app.handle_request(req).await)
     }
 
     /// A response as a client sees it.

@@ -4,8 +4,7 @@
 
 use devstack::TestStack;
 pub use devstack::reply::Reply;
-use lambda_http::http::Method;
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
@@ -35,17 +34,13 @@ impl Harness {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut builder = lambda_http::http::Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(path);
-        if body.is_some() {
-            builder = builder.header("content-type", "application/json");
-        }
-        for (k, v) in headers {
-            builder = builder.header(*k, *v);
-        }
-        let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
-        self.raw(builder.body(body).unwrap()).await
+        self.raw(devstack::reply::request(
+            method,
+            path,
+            body.as_ref(),
+            headers,
+        ))
+        .await
     }
 
     pub async fn raw(&self, req: Request) -> Reply {
