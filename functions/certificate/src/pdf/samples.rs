@@ -315,3 +315,29 @@ pub fn tax_assessment(rows: usize) -> Certificate {
             "https://api.pocketgov.example/v1/certificates/7310-0042-8876-5519/verification".into(),
     }
 }
+
+/// A certificate with extreme content: a 200-character address, a cell taller than
+/// a page, a long paragraph, a long authority and a long verification URL.
+pub fn edge_case() -> Certificate {
+    let mut c = land_register("1234-5678-9012-3456");
+    let address: String = "서울특별시 종로구 세종대로 209 정부서울청사 별관 "
+        .chars()
+        .cycle()
+        .take(200)
+        .collect();
+    if let Block::Fields(f) = &mut c.sections[0].block {
+        f[2].1 = address;
+    }
+    c.sections.push(section(
+        "비고",
+        table(
+            &["구분", "내용"],
+            vec![vec!["참고".into(), "가나다라 ".repeat(3000)]],
+        ),
+    ));
+    c.sections
+        .push(section("설명", Block::Text("긴 문단입니다. ".repeat(300))));
+    c.authority = "경기도 성남시 분당구 정자일로 행정복지센터 민원담당 특별자치시장".into();
+    c.verify_url = format!("https://verify.pocketgov.example/check/{}", "x".repeat(150));
+    c
+}
