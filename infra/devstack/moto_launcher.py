@@ -3,15 +3,44 @@
 Usage: python moto_launcher.py PORT   (PORT 0 picks a free port)
 
 Prints `ready <port>` on stdout once the server accepts connections, then serves
-until stdin reaches end of file. The parent process holds the write end of that
+until stdin reaches end of file. Besides moto's APIs it answers
+`GET /_devstack/sms` with the text messages SNS "sent", as JSON
+`[{"messageId", "phoneNumber", "message"}, ...]` in send order. The parent process holds the write end of that
 pipe, so however the parent ends (normal exit, panic, kill -9, Ctrl-C), the
 operating system closes it and this process exits: no orphaned emulators, on any
 OS. Exit code 3 means the port is taken.
 """
 
+import json
 import logging
 import sys
 import threading
+
+SMS_LOG_PATH = "/_devstack/sms"
+
+
+def sms_log(start_response):
+    """Answers with every SMS of every SNS backend, in send order per backend.
+
+    A cheap read of `sms_messages`: moto's /moto-api/data.json has them too, but
+    it serialises every model instance moto ever tracked and grows slow in a long
+    test process.
+    """
+    from moto.sns.models import sns_backends
+
+    texts = []
+    for account in list(sns_backends.values()):
+        for backend in list(account.values()):
+            for message_id, (phone_number, message) in list(backend.sms_messages.items()):
+                texts.append(
+                    {"messageId": message_id, "phoneNumber": phone_number, "message": message}
+                )
+    body = json.dumps(texts, ensure_ascii=False).encode("utf-8")
+    start_response(
+        "200 OK",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
 
 
 class OneAtATime:
@@ -21,7 +50,8 @@ class OneAtATime:
     so only when requests do not overlap, and its threaded server overlaps them.
     Serialising restores the guarantee that idempotency keys, lockout counters
     and single-use tokens rely on. SQS stays concurrent: ReceiveMessage may wait
-    up to 20 s for a message that another request is about to send.
+    up to 20 s for a message that another request is about to send. The SMS log
+    is read under the lock too, so no Publish changes it while it is copied.
     """
 
     def __init__(self, app):
@@ -29,6 +59,9 @@ class OneAtATime:
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == SMS_LOG_PATH and environ.get("REQUEST_METHOD") == "GET":
+            with self.lock:
+                return sms_log(start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         if target.startswith("AmazonSQS") or "/sqs/aws4_request" in authorization:

@@ -1,10 +1,83 @@
-//! Journeys across pocketgov functions over real HTTP (crate `e2e`).
+//! Journeys across pocketgov functions with the compiled binaries (crate `e2e`).
 //!
-//! A journey signs in through `login` and then uses another capability with the
-//! token it got, as a phone would through API Gateway. Today the one
-//! cross-function journey (a token from `login`, checked by the compiled
-//! `certificate` binary against the issuer's JWK Set fetched over HTTP, then a
-//! certificate issued, downloaded and verified) lives in
-//! `functions/certificate/tests/binary.rs`, because Cargo gives a test the path of
-//! its own package's binaries only. Journeys that need several compiled functions
-//! at once (events from one function consumed by `alert-sms`) will live here.
+//! A journey runs several functions as Lambda runs them (cargo-lambda's Runtime
+//! API, `devstack::local_lambda`), configured from template.yaml on a test stack,
+//! and follows one user action across them: today, a device registered with
+//! `login` that `alert-sms` texts through the outbox, the events topic and the
+//! queue (`tests/texts.rs`). A journey of one function with the login App
+//! in-process lives in that function's own `tests/binary.rs`, because Cargo
+//! gives a test the path of its own package's binaries only; this crate builds
+//! the binaries it needs itself ([`binary`]).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use devstack::TestStack;
+
+/// The compiled binary `name` of the workspace (debug profile), built first if
+/// needed: Cargo builds only a package's own binaries for its tests.
+///
+/// # Panics
+///
+/// When the build fails.
+pub fn binary(name: &str) -> String {
+    let root = devstack::workspace_root();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", name])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build --bin {name} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target
+        .join("debug")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The environment of `function` on `stack`, as template.yaml sets it.
+///
+/// # Panics
+///
+/// When the template has no such function.
+pub fn vars(stack: &TestStack, function: &str) -> BTreeMap<String, String> {
+    match stack.env(function) {
+        shared::config::Env::Map(vars) => vars,
+        shared::config::Env::Process => unreachable!("test stacks give maps"),
+    }
+}
+
+/// A mobile number of one test: as typed, and in E.164.
+pub struct Phone {
+    /// `010-XXXX-XXXX`.
+    pub dashed: String,
+    /// `+8210XXXXXXXX`.
+    pub e164: String,
+}
+
+/// A mobile number no other test uses (tests share the emulator's SMS log).
+pub fn unique_phone() -> Phone {
+    let digits: String = shared::random::bytes::<8>()
+        .iter()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    Phone {
+        dashed: format!("010-{}-{}", &digits[..4], &digits[4..]),
+        e164: format!("+8210{digits}"),
+    }
+}
+
+/// A fresh device public key: base64url of a P-256 SubjectPublicKeyInfo (DER).
+pub fn device_public_key() -> String {
+    use p256::pkcs8::EncodePublicKey;
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let der = key
+        .verifying_key()
+        .to_public_key_der()
+        .expect("a P-256 key encodes");
+    data_encoding::BASE64URL_NOPAD.encode(der.as_bytes())
+}

@@ -35,7 +35,6 @@ use sha2::{Digest, Sha256};
 use shared::auth::{Principal, Role};
 use shared::config::{ConfigError, Env};
 use shared::cursor::Cursors;
-use shared::events::EventPublisher;
 use shared::http::{ApiError, Fields, Invalid, json, json_body};
 use shared::idempotency::Idempotency;
 use shared::jwks::Authenticator;
@@ -79,8 +78,6 @@ pub struct Names {
     pub ledger_table: String,
     /// The PDFs.
     pub bucket: String,
-    /// Domain events.
-    pub topic_arn: String,
     /// The public base URL of the API (the token issuer).
     pub base_url: String,
 }
@@ -93,7 +90,6 @@ pub struct App {
     db: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
     names: Names,
-    events: EventPublisher,
     keys: KeySet,
     jwks: Value,
     auth: Authenticator,
@@ -104,8 +100,7 @@ pub struct App {
 
 impl App {
     /// Builds the app from configuration (`CERTIFICATE_TABLE`, `TAX_LEDGER_TABLE`,
-    /// `CERTIFICATE_BUCKET`, `CERTIFICATE_KEYS_SECRET_ID`, `EVENTS_TOPIC_ARN`,
-    /// `TOKEN_ISSUER`); reads the signing keys from Secrets Manager (the one
+    /// `CERTIFICATE_BUCKET`, `CERTIFICATE_KEYS_SECRET_ID`, `TOKEN_ISSUER`); reads the signing keys from Secrets Manager (the one
     /// network call of start-up). Access tokens are checked with the issuer's
     /// published keys, fetched at the first request that needs them.
     pub async fn from_env(env: &Env, sdk: &SdkConfig) -> Result<Self, StartupError> {
@@ -113,7 +108,6 @@ impl App {
             table: env.require("CERTIFICATE_TABLE")?,
             ledger_table: env.require("TAX_LEDGER_TABLE")?,
             bucket: env.require("CERTIFICATE_BUCKET")?,
-            topic_arn: env.require("EVENTS_TOPIC_ARN")?,
             base_url: env.require("TOKEN_ISSUER")?,
         };
         let secret_id = env.require("CERTIFICATE_KEYS_SECRET_ID")?;
@@ -147,7 +141,6 @@ impl App {
         );
         Self {
             idempotency: Idempotency::new(db.clone(), names.table.clone()),
-            events: EventPublisher::new(aws_sdk_sns::Client::new(sdk), names.topic_arn.clone()),
             cursors: Cursors::new(keys.derive("pocketgov certificate list cursors")),
             jwks: keys.jwks(),
             db,
@@ -313,13 +306,6 @@ impl App {
         let record = self
             .issue_content(&content, &principal.user_id, now)
             .await?;
-        self.events
-            .publish_or_log(
-                "certificate.issued",
-                &principal.user_id,
-                json!({"issueNumber": record.issue_number, "type": record.kind.as_str()}),
-            )
-            .await;
         let mut response = json(StatusCode::CREATED, &self.metadata(&record, true).await?);
         if let Ok(location) =
             HeaderValue::from_str(&format!("/v1/certificates/{}", record.issue_number))
@@ -564,15 +550,6 @@ impl App {
         )
         .await
         .map_err(internal)?;
-        if record.status != Status::Revoked {
-            self.events
-                .publish_or_log(
-                    "certificate.revoked",
-                    &principal.user_id,
-                    json!({"issueNumber": revoked.issue_number, "type": revoked.kind.as_str()}),
-                )
-                .await;
-        }
         Ok(json(StatusCode::OK, &self.metadata(&revoked, false).await?))
     }
 

@@ -7,7 +7,9 @@
 //! - `CERT#<issueNumber>` / `CHECK#<checkedAt>#<random>`: one verification.
 //!
 //! The record and the list entry are written and revoked together in one
-//! transaction, so the list never shows a state the record does not have.
+//! transaction, with the event that reports it (the outbox item of
+//! `shared::events`), so the list never shows a state the record does not have
+//! and every issue and revocation is reported exactly once.
 //! Records stay for [`RETENTION_SECS`] so that expired certificates answer
 //! `expired`, not `unknown`.
 
@@ -19,6 +21,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, FixedOffset};
+
+use shared::events::DomainEvent;
+use shared::events::payloads::{CertificateIssued, CertificateRevoked};
 
 use crate::documents::Kind;
 
@@ -210,9 +215,16 @@ pub enum InsertError {
     Store(#[from] StoreError),
 }
 
-/// Stores a new record and its list entry, atomically; fails with
-/// [`InsertError::Taken`] if the number exists.
+/// Stores a new record, its list entry and its `certificate.issued` event,
+/// atomically; fails with [`InsertError::Taken`] if the number exists.
 pub async fn insert(db: &Client, table: &str, r: &Record) -> Result<(), InsertError> {
+    let issued = CertificateIssued {
+        issue_number: r.issue_number.clone(),
+        kind: r.kind.as_str().to_owned(),
+    };
+    let event = DomainEvent::at(&r.owner_id, &issued, r.issued_at.timestamp())
+        .and_then(|e| e.outbox_put(table))
+        .map_err(|e| StoreError::Data(e.to_string()))?;
     let mut meta: HashMap<String, AttributeValue> = r
         .public_attributes()
         .into_iter()
@@ -250,6 +262,7 @@ pub async fn insert(db: &Client, table: &str, r: &Record) -> Result<(), InsertEr
                 )
                 .build(),
         )
+        .transact_items(event)
         .send()
         .await;
     match result {
@@ -288,8 +301,10 @@ pub async fn get(
     out.item.as_ref().map(Record::from_item).transpose()
 }
 
-/// Marks `r` revoked (record and list entry together). Revoking twice keeps
-/// the first revocation time.
+/// Marks `r` revoked: record, list entry and the `certificate.revoked` event in
+/// one transaction, conditioned on the record still being issued, so revoking
+/// twice (even at the same moment) keeps the first revocation time and gives
+/// one event.
 pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Record, StoreError> {
     if r.status == Status::Revoked {
         return Ok(r.clone());
@@ -299,15 +314,24 @@ pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Re
             .table_name(table)
             .key("pk", s(&pk))
             .key("sk", s(&sk))
-            .update_expression("SET #status = :revoked, revokedAt = if_not_exists(revokedAt, :at)")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression("SET #status = :revoked, revokedAt = :at")
+            .condition_expression("#status = :issued")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":revoked", s("revoked"))
+            .expression_attribute_values(":revoked", s(Status::Revoked.as_str()))
+            .expression_attribute_values(":issued", s(Status::Issued.as_str()))
             .expression_attribute_values(":at", s(at))
             .build()
             .map_err(|e| StoreError::Data(e.to_string()))
     };
-    db.transact_write_items()
+    let revoked = CertificateRevoked {
+        issue_number: r.issue_number.clone(),
+        kind: r.kind.as_str().to_owned(),
+    };
+    let event = DomainEvent::new(&r.owner_id, &revoked)
+        .and_then(|e| e.outbox_put(table))
+        .map_err(|e| StoreError::Data(e.to_string()))?;
+    let result = db
+        .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
                 .update(update(format!("CERT#{}", r.issue_number), "META".into())?)
@@ -318,9 +342,15 @@ pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Re
                 .update(update(format!("OWNER#{}", r.owner_id), r.list_sk())?)
                 .build(),
         )
+        .transact_items(event)
         .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
+        .await;
+    match result {
+        // Revoked meanwhile by another request: that one wrote the event.
+        Ok(_) => {}
+        Err(e) if is_condition_failed(&e) => {}
+        Err(e) => return Err(StoreError::from_sdk(e)),
+    }
     get(db, table, &r.issue_number)
         .await?
         .ok_or_else(|| StoreError::Data("the revoked record vanished".into()))

@@ -10,7 +10,8 @@ use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 use serde::Serialize;
-use serde_json::json;
+use shared::events::DomainEvent;
+use shared::events::payloads::DeviceRegistered;
 
 use crate::App;
 use crate::db::{self, StoreError, n, num, s, text};
@@ -77,20 +78,21 @@ pub async fn register(
             .map(|p| TransactWriteItem::builder().put(p).build())
             .map_err(StoreError::build)
     };
+    // The security notice is written with the device, so it exists exactly when
+    // the device does.
+    let notice = DeviceRegistered {
+        device_id: device_id.clone(),
+        device_name: name.to_owned(),
+    };
+    let event = DomainEvent::new(user_id, &notice).map_err(StoreError::build)?;
     app.db
         .transact_write_items()
         .transact_items(put(device)?)
         .transact_items(put(pointer)?)
+        .transact_items(event.outbox_put(&app.table).map_err(StoreError::build)?)
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    app.events
-        .publish_or_log(
-            "auth.device_registered",
-            user_id,
-            json!({ "deviceId": device_id, "deviceName": name }),
-        )
-        .await;
     Ok(device_id)
 }
 

@@ -27,7 +27,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::auth::{Principal, TokenVerifier};
 use shared::config::{ConfigError, Env};
-use shared::events::EventPublisher;
 use shared::http::{ApiError, Fields, Invalid, json_body, no_content};
 use shared::phone::PhoneNumber;
 
@@ -55,7 +54,6 @@ pub enum StartupError {
 pub struct App {
     pub(crate) db: aws_sdk_dynamodb::Client,
     pub(crate) table: String,
-    pub(crate) events: EventPublisher,
     pub(crate) keys: KeySet,
     pub(crate) issuer: String,
     pub(crate) hasher: Hasher,
@@ -64,12 +62,11 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the app from configuration (`LOGIN_TABLE`, `EVENTS_TOPIC_ARN`,
-    /// `SIGNING_KEYS_SECRET_ID`, `TOKEN_ISSUER`); reads the signing keys from
+    /// Builds the app from configuration (`LOGIN_TABLE`, `SIGNING_KEYS_SECRET_ID`,
+    /// `TOKEN_ISSUER`); reads the signing keys from
     /// Secrets Manager (the one network call of start-up).
     pub async fn from_env(env: &Env, sdk: &SdkConfig) -> Result<Self, StartupError> {
         let table = env.require("LOGIN_TABLE")?;
-        let topic = env.require("EVENTS_TOPIC_ARN")?;
         let secret_id = env.require("SIGNING_KEYS_SECRET_ID")?;
         let issuer = env.require("TOKEN_ISSUER")?;
         if !(issuer.starts_with("https://") || issuer.starts_with("http://"))
@@ -85,23 +82,16 @@ impl App {
             .await
             .map_err(StartupError::Secret)?;
         let keys = KeySet::from_json(&secret)?;
-        Ok(Self::new(sdk, table, topic, issuer, keys))
+        Ok(Self::new(sdk, table, issuer, keys))
     }
 
     /// Builds the app from its parts.
-    pub fn new(
-        sdk: &SdkConfig,
-        table: String,
-        topic_arn: String,
-        issuer: String,
-        keys: KeySet,
-    ) -> Self {
+    pub fn new(sdk: &SdkConfig, table: String, issuer: String, keys: KeySet) -> Self {
         let verifier = TokenVerifier::new(issuer.clone(), keys.public_keys.clone());
         let jwks = shared::auth::jwks(&keys.public_keys);
         Self {
             db: aws_sdk_dynamodb::Client::new(sdk),
             table,
-            events: EventPublisher::new(aws_sdk_sns::Client::new(sdk), topic_arn),
             keys,
             issuer,
             hasher: Hasher::new(),

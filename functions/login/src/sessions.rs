@@ -6,12 +6,13 @@
 //! its successor in one transaction; presenting a used token again revokes the
 //! family, because only a thief or a replay can do that.
 
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use data_encoding::HEXLOWER;
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::auth::{ACCESS_TOKEN_TTL, Claims, Principal};
+use shared::events::DomainEvent;
+use shared::events::payloads::RefreshReused;
 
 use crate::App;
 use crate::accounts::{self, Account};
@@ -220,17 +221,7 @@ async fn record_failure(
     attempt: i64,
     user_id: Option<&str>,
 ) -> Result<(), LoginError> {
-    if let Some(until) = throttle::failed(app, login_id, attempt).await?
-        && let Some(user_id) = user_id
-    {
-        app.events
-            .publish_or_log(
-                "auth.locked",
-                user_id,
-                json!({ "lockedUntil": shared::time::rfc3339(until) }),
-            )
-            .await;
-    }
+    throttle::failed(app, login_id, attempt, user_id).await?;
     Ok(())
 }
 
@@ -368,7 +359,8 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
             .ok_or(LoginError::InvalidRefreshToken)?;
         let family_id = text(&current, "familyId").ok_or(LoginError::InvalidRefreshToken)?;
         if db::flag(&current, "used") {
-            return Err(reuse(app, &family_id).await);
+            let user_id = text(&current, "userId").ok_or(LoginError::InvalidRefreshToken)?;
+            return Err(reuse(app, &family_id, &user_id).await);
         }
         let family = db::get(app, db::key(format!("FAMILY#{family_id}"), "FAMILY"))
             .await?
@@ -427,7 +419,9 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
             codes.get(1).map(String::as_str),
         ) {
             // Someone else rotated this token first: a reuse.
-            (Some("ConditionalCheckFailed"), _) => return Err(reuse(app, &family_id).await),
+            (Some("ConditionalCheckFailed"), _) => {
+                return Err(reuse(app, &family_id, &user_id).await);
+            }
             (_, Some("ConditionalCheckFailed")) => return Err(LoginError::InvalidRefreshToken),
             // A conflicting transaction on the same items: look again.
             _ => continue,
@@ -436,39 +430,52 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
     Err(LoginError::InvalidRefreshToken)
 }
 
-/// Revokes the family after a reuse; tells the user once.
-async fn reuse(app: &App, family_id: &str) -> LoginError {
-    let revoked = app
-        .db
-        .update_item()
+/// Revokes the family after a reuse and tells the user, once: the revocation and
+/// its `auth.refresh_reused` notice are one transaction, conditioned on the
+/// family not being revoked yet.
+async fn reuse(app: &App, family_id: &str, user_id: &str) -> LoginError {
+    match revoke_for_reuse(app, family_id, user_id).await {
+        Ok(()) => {
+            tracing::warn!(family_id, "refresh token reused; sign-in revoked");
+            LoginError::RefreshReused
+        }
+        Err(e) => e,
+    }
+}
+
+async fn revoke_for_reuse(app: &App, family_id: &str, user_id: &str) -> Result<(), LoginError> {
+    let f = aws_sdk_dynamodb::types::AttributeValue::Bool;
+    let revoke = Update::builder()
         .table_name(&app.table)
         .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
         .update_expression("SET revoked = :true")
         .condition_expression("attribute_exists(pk) AND revoked = :false")
-        .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-        .expression_attribute_values(
-            ":false",
-            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-        )
-        .return_values(ReturnValue::AllNew)
+        .expression_attribute_values(":true", f(true))
+        .expression_attribute_values(":false", f(false))
+        .build()
+        .map_err(StoreError::build)?;
+    let notice = RefreshReused {
+        family_id: family_id.to_owned(),
+    };
+    let event = DomainEvent::new(user_id, &notice).map_err(StoreError::build)?;
+    let result = app
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(revoke).build())
+        .transact_items(event.outbox_put(&app.table).map_err(StoreError::build)?)
         .send()
         .await;
-    match revoked {
-        Ok(out) => {
-            if let Some(user_id) = out.attributes.as_ref().and_then(|a| text(a, "userId")) {
-                tracing::warn!(family_id, "refresh token reused; sign-in revoked");
-                app.events
-                    .publish_or_log(
-                        "auth.refresh_reused",
-                        &user_id,
-                        json!({ "familyId": family_id }),
-                    )
-                    .await;
-            }
-            LoginError::RefreshReused
+    match result {
+        Ok(_) => Ok(()),
+        // Already revoked (or gone): the user was told the first time.
+        Err(e)
+            if db::cancellation_codes(&e).is_some_and(|c| {
+                c.first().map(String::as_str) == Some("ConditionalCheckFailed")
+            }) =>
+        {
+            Err(LoginError::RefreshReused)
         }
-        Err(e) if db::is_condition_failed(&e) => LoginError::RefreshReused,
-        Err(e) => StoreError::from_sdk(e).into(),
+        Err(e) => Err(StoreError::from_sdk(e).into()),
     }
 }
 

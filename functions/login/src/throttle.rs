@@ -6,7 +6,9 @@
 //! checks before the lock, with no read-modify-write race. Unknown loginIds are
 //! counted the same way, so a lock never reveals whether an account exists.
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
+use shared::events::DomainEvent;
+use shared::events::payloads::AccountLocked;
 
 use crate::App;
 use crate::db::{self, StoreError, n, num};
@@ -67,14 +69,21 @@ pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
 }
 
 /// Records that attempt number `attempt` failed; locks the loginId when it was
-/// the fifth. Returns the lock's end when this failure locked it.
-pub async fn failed(app: &App, login_id: &str, attempt: i64) -> Result<Option<i64>, StoreError> {
+/// the fifth, and then, for a loginId that belongs to `user_id`, writes the
+/// `auth.locked` notice in the same transaction as the lock. Returns the lock's
+/// end when this failure locked it.
+pub async fn failed(
+    app: &App,
+    login_id: &str,
+    attempt: i64,
+    user_id: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
     if attempt < MAX_FAILURES {
         return Ok(None);
     }
-    let until = shared::time::now_secs() + LOCK_SECS;
-    app.db
-        .update_item()
+    let now = shared::time::now_secs();
+    let until = now + LOCK_SECS;
+    let lock = Update::builder()
         .table_name(&app.table)
         .set_key(Some(key(login_id)))
         .update_expression("SET lockedUntil = :until, failures = :zero, #ttl = :ttl")
@@ -82,9 +91,20 @@ pub async fn failed(app: &App, login_id: &str, attempt: i64) -> Result<Option<i6
         .expression_attribute_values(":until", n(until))
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":ttl", n(until + LOCK_SECS))
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
+        .build()
+        .map_err(StoreError::build)?;
+    let mut write = app
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(lock).build());
+    if let Some(user_id) = user_id {
+        let locked = AccountLocked {
+            locked_until: shared::time::rfc3339(until),
+        };
+        let event = DomainEvent::at(user_id, &locked, now).map_err(StoreError::build)?;
+        write = write.transact_items(event.outbox_put(&app.table).map_err(StoreError::build)?);
+    }
+    write.send().await.map_err(StoreError::from_sdk)?;
     Ok(Some(until))
 }
 

@@ -59,6 +59,17 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// A stack from parts, as [`deploy`] would leave it (unit tests of what reads
+    /// a stack, without the emulator).
+    #[cfg(test)]
+    pub(crate) fn assembled(template: Template, context: Context, endpoint: &str) -> Stack {
+        Stack {
+            template,
+            context,
+            endpoint: endpoint.to_owned(),
+        }
+    }
+
     /// The stack name (`pocketgov`, or `t<n>x<random>` in tests).
     pub fn name(&self) -> &str {
         self.context.stack_name()
@@ -196,6 +207,7 @@ pub fn resource_name(context: &Context, resource: &Resource) -> Result<String> {
         Kind::Queue => "QueueName",
         Kind::Secret => "Name",
         Kind::Bucket => "BucketName",
+        Kind::Pipe => "Name",
         _ => "FunctionName",
     };
     match resource.property(property) {

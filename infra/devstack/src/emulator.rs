@@ -5,6 +5,9 @@
 //! its standard input and exits when that pipe closes, which the operating system
 //! does whenever this process ends, however it ends. `cargo dev` uses port 4566;
 //! tests use one emulator per test process on a free port ([`shared()`]).
+//!
+//! moto sends no text messages; it keeps them. [`sent_texts`] reads them back
+//! through the launcher's own endpoint.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -22,6 +25,42 @@ pub const ENDPOINT_VARIABLE: &str = "DEVSTACK_ENDPOINT";
 
 /// Exit status of the launcher when its port is taken.
 const PORT_TAKEN: i32 = 3;
+
+/// The launcher's endpoint that lists the text messages SNS was asked to send.
+pub const SMS_LOG_PATH: &str = "/_devstack/sms";
+
+/// A text message SNS was asked to send (`Publish` with a `PhoneNumber`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SentText {
+    /// The id `Publish` returned.
+    pub message_id: String,
+    /// The number, as given to `Publish` (E.164).
+    pub phone_number: String,
+    /// The text.
+    pub message: String,
+}
+
+/// Every text message the emulator at `endpoint` was asked to send, in send
+/// order (per region).
+pub async fn sent_texts(endpoint: &str) -> Result<Vec<SentText>> {
+    let url = format!("{}{SMS_LOG_PATH}", endpoint.trim_end_matches('/'));
+    let response = crate::http_client::get(&url, Duration::from_secs(10)).await?;
+    let unexpected = |problem: String| Error::Http {
+        method: "GET",
+        url: url.clone(),
+        problem,
+    };
+    if response.status != 200 {
+        return Err(unexpected(format!(
+            "HTTP {} (is this emulator started by devstack's launcher?): {}",
+            response.status,
+            response.text()
+        )));
+    }
+    serde_json::from_slice(&response.body).map_err(|e| unexpected(format!("not an SMS log: {e}")))
+}
 
 /// A running emulator. Dropping it stops it.
 #[derive(Debug)]

@@ -49,6 +49,25 @@ pub enum Error {
         /// Its CloudFormation type.
         type_name: String,
     },
+    /// A resource devstack runs itself (a pipe, a function's SQS event) is
+    /// configured in a way devstack cannot reproduce locally.
+    #[error("devstack cannot emulate resource `{logical_id}`: {problem}")]
+    CannotEmulate {
+        /// The resource's logical id.
+        logical_id: String,
+        /// What devstack cannot reproduce.
+        problem: String,
+    },
+    /// A local HTTP call (cargo lambda watch, the emulator's own endpoints) failed.
+    #[error("`{method} {url}` failed: {problem}")]
+    Http {
+        /// The HTTP method.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// Why.
+        problem: String,
+    },
     /// An intrinsic function or reference could not be resolved.
     #[error("cannot resolve `{reference}`: {problem}")]
     Unresolved {
@@ -149,6 +168,17 @@ impl Error {
     pub(crate) fn template(location: impl Into<String>, problem: impl Into<String>) -> Self {
         Error::Template {
             location: location.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// An [`Error::CannotEmulate`].
+    pub(crate) fn cannot_emulate(
+        logical_id: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        Error::CannotEmulate {
+            logical_id: logical_id.into(),
             problem: problem.into(),
         }
     }

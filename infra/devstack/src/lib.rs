@@ -6,27 +6,46 @@
 //! of the template ([`template`], [`resolve`], [`deploy`]), named from the
 //! template itself so that local and cloud cannot drift.
 //!
+//! What the cloud runs for the stack besides the functions, devstack runs itself:
+//! the template's EventBridge pipes, which carry outbox items from the tables'
+//! streams to the events topic ([`pipes`]), and Lambda's SQS event source
+//! mappings, which feed queues to functions ([`sqs_source`]).
+//!
 //! Two users: `cargo dev` (the `devstack up` binary: emulator on port 4566, demo
-//! data, `cargo lambda watch` on port 9000) and tests ([`TestStack`]: one emulator
-//! per test process, fresh names per stack).
+//! data, `cargo lambda watch` on port 9000, pipes and queues running, texts
+//! printed as they are sent) and tests ([`TestStack`]: one emulator per test
+//! process, fresh names per stack, pipes pumped when events are read).
+//!
+//! Modules: [`template`] reads the template, [`resolve`] resolves its
+//! intrinsics, [`deploy`] creates its resources, [`emulator`] runs moto (and
+//! reads the texts it kept), [`venv`] the Python environment, [`seed`] the demo
+//! data, [`pipes`] and [`sqs_source`] the event plumbing, [`local_lambda`] and
+//! [`runtime_api`] run compiled functions, [`reply`], [`json_stub`] and
+//! [`issuer`] help function tests.
 
 pub mod deploy;
 pub mod emulator;
 mod error;
+mod http_client;
 pub mod issuer;
 pub mod json_stub;
 pub mod local_lambda;
+pub mod pipes;
 pub mod reply;
 pub mod resolve;
 pub mod runtime_api;
 pub mod seed;
+pub mod sqs_source;
 pub mod template;
 mod test_stack;
 pub mod venv;
 
 use std::path::{Path, PathBuf};
 
+pub use emulator::SentText;
 pub use error::{Error, Result};
+pub use pipes::{Pipe, Pipes};
+pub use sqs_source::{Delivered, SqsSource};
 pub use test_stack::{
     CERTIFICATE_KEYS_SECRET, EVENTS_TOPIC, PublishedEvent, SIGNING_KEYS_SECRET, TestStack,
 };

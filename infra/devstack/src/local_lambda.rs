@@ -111,6 +111,15 @@ impl LocalLambda {
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}/lambda-url/_", self.port)
     }
+
+    /// The Lambda Invoke API of the function: POST an event (an SQS batch, ...)
+    /// and get its answer, as Lambda's event source mappings do.
+    pub fn invoke_url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
+            self.port
+        )
+    }
 }
 
 impl Drop for LocalLambda {

@@ -7,7 +7,10 @@
 //!   `.local/certificate-keys.json` (both created once), seeds the demo accounts,
 //!   the registers and the demo tax ledgers, writes
 //!   the functions' environment to `.local/env`, runs `cargo lambda watch` on
-//!   127.0.0.1:9000 and stops everything on Ctrl-C.
+//!   127.0.0.1:9000, carries outbox items from the tables' streams to their topics
+//!   as the template's pipes do, feeds the functions' SQS queues to them through
+//!   `cargo lambda watch`, prints every text message sent (number masked), and
+//!   stops everything on Ctrl-C.
 //! - `devstack keygen [--certificate] [--previous FILE]`: prints a new key set
 //!   (JSON) for `aws secretsmanager put-secret-value`: the token signing keys, or
 //!   with `--certificate` the certificate QR keys; with `--previous`, the keys of
@@ -19,6 +22,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use devstack::deploy::{self, Stack};
@@ -27,11 +31,16 @@ use devstack::resolve::Context;
 use devstack::template::{Kind, Template};
 use devstack::venv::Venv;
 use devstack::{
-    ACCOUNT_ID, CERTIFICATE_KEYS_SECRET, Error, LOCAL_ISSUER, REGION, SIGNING_KEYS_SECRET,
+    ACCOUNT_ID, CERTIFICATE_KEYS_SECRET, Error, LOCAL_ISSUER, Pipes, REGION, SIGNING_KEYS_SECRET,
+    SqsSource,
 };
 
 const EMULATOR_PORT: u16 = 4566;
 const API_PORT: u16 = 9000;
+/// How often the pipes read the streams: an event reaches its topic within this.
+const PIPE_INTERVAL: Duration = Duration::from_millis(250);
+/// How often the emulator's SMS log is read for new texts.
+const TEXT_INTERVAL: Duration = Duration::from_millis(500);
 const STACK_NAME: &str = "pocketgov";
 const OFFICIAL_SCOPES: &str =
     "tax:review reports:manage consent:request alerts:issue alerts:approve";
@@ -184,6 +193,10 @@ fn resources(args: &[String]) -> Result<ExitCode, Error> {
                 deploy::resource_name(&context, resource)?
             }
             Kind::Function => format!("(binary `{}`)", resource.binary().unwrap_or("?")),
+            Kind::Pipe => format!(
+                "{} (run by devstack)",
+                deploy::resource_name(&context, resource)?
+            ),
             _ => "(not created locally)".to_owned(),
         };
         println!(
@@ -230,6 +243,10 @@ async fn up() -> Result<ExitCode, Error> {
         .put_secret(&sdk, CERTIFICATE_KEYS_SECRET, &keys)
         .await?;
     seed(&stack, &sdk).await?;
+    // Read before anything starts, so a pipe or queue devstack cannot run stops
+    // `cargo dev` with a message instead of failing later in the background.
+    let pipes = Arc::new(Pipes::from_stack(&stack, &sdk)?);
+    let sources = SqsSource::all(&stack, &sdk)?;
 
     let (env, conflicts) = stack.all_functions_env()?;
     for name in conflicts {
@@ -242,7 +259,21 @@ async fn up() -> Result<ExitCode, Error> {
 
     let mut watch = start_watch(&venv, &root, &env_file)?;
     forward_ipv6_loopback(API_PORT).await;
-    print_banner(&stack, &endpoint);
+    print_banner(&stack, &endpoint, &pipes, &sources);
+
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(pipes.clone().run(PIPE_INTERVAL));
+    let api = format!("http://127.0.0.1:{API_PORT}");
+    for source in sources {
+        let api = api.clone();
+        background.spawn(async move {
+            // A message received before cargo lambda watch listens would fail and
+            // wait out the queue's visibility timeout.
+            wait_for_port(API_PORT).await;
+            source.run(api).await;
+        });
+    }
+    background.spawn(print_texts(endpoint.clone()));
 
     enum Stop {
         Signal,
@@ -256,6 +287,7 @@ async fn up() -> Result<ExitCode, Error> {
         _ = emulator_exit(&emulator) => Stop::Emulator,
     };
     eprintln!("\ndevstack: stopping");
+    background.abort_all();
     let code = match stop {
         Stop::Signal => {
             stop_watch(&mut watch).await;
@@ -459,7 +491,39 @@ async fn terminate() {
     std::future::pending().await
 }
 
-fn print_banner(stack: &Stack, endpoint: &str) {
+/// Waits until 127.0.0.1:`port` accepts connections.
+async fn wait_for_port(port: u16) {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Prints each text message the emulator's SNS is asked to send, as it arrives
+/// (moto sends none; this is how a developer sees them). Numbers are masked as
+/// in the functions' logs.
+async fn print_texts(endpoint: String) {
+    let mut shown = 0;
+    loop {
+        tokio::time::sleep(TEXT_INTERVAL).await;
+        // A failed read (the emulator stopping) is retried at the next round.
+        let Ok(texts) = emulator::sent_texts(&endpoint).await else {
+            continue;
+        };
+        for text in texts.iter().skip(shown) {
+            println!(
+                "text to {}: {}",
+                shared::phone::mask_phone(&text.phone_number),
+                text.message
+            );
+        }
+        shown = texts.len();
+    }
+}
+
+fn print_banner(stack: &Stack, endpoint: &str, pipes: &Pipes, sources: &[SqsSource]) {
     let mut out = String::new();
     out.push_str("\npocketgov is running locally\n\n");
     out.push_str(&format!("  API (cargo lambda watch)  {LOCAL_ISSUER}\n"));
@@ -469,6 +533,23 @@ fn print_banner(stack: &Stack, endpoint: &str) {
     out.push_str(&format!("  stack                     {}\n", stack.name()));
     for (id, physical) in stack.context().all_physical() {
         out.push_str(&format!("    {id:<24} {}\n", physical.reference));
+    }
+    if !pipes.pipes().is_empty() || !sources.is_empty() {
+        out.push_str(
+            "\n  run by devstack (in the cloud: EventBridge pipes, Lambda SQS event sources)\n",
+        );
+        for pipe in pipes.pipes() {
+            out.push_str(&format!(
+                "    outbox {}: {} stream -> {}\n",
+                pipe.logical_id, pipe.table_name, pipe.topic_name
+            ));
+        }
+        for source in sources {
+            out.push_str(&format!(
+                "    queue {} -> {}\n",
+                source.queue_name, source.binary
+            ));
+        }
     }
     out.push_str("\n  demo accounts\n");
     out.push_str(&format!(
@@ -492,6 +573,9 @@ fn print_banner(stack: &Stack, endpoint: &str) {
         "\n  try: curl -s {LOCAL_ISSUER}/v1/auth/login -H 'content-type: application/json' \
          -d '{{\"loginId\":\"citizen1\",\"password\":\"Citizen1-pocketgov\"}}'\n"
     ));
-    out.push_str("  (a function compiles on its first request; Ctrl-C stops everything)\n\n");
+    out.push_str("  (a function compiles on its first request; Ctrl-C stops everything)\n");
+    out.push_str(
+        "  text messages the functions send are printed here: `text to +82****5678: ...`\n\n",
+    );
     print!("{out}");
 }

@@ -33,6 +33,9 @@ pub enum Kind {
     /// `AWS::Serverless::Function`: not created; run by `cargo lambda watch`, its
     /// environment is read by [`Template::function_environment`].
     Function,
+    /// `AWS::Pipes::Pipe`: not created in the emulator (moto has no EventBridge
+    /// Pipes); devstack carries its stream records itself ([`crate::pipes`]).
+    Pipe,
     /// A type with no local twin (API Gateway, IAM, logs, policies): skipped.
     Ignored,
 }
@@ -48,6 +51,7 @@ impl Kind {
             "AWS::SNS::Subscription" => Kind::Subscription,
             "AWS::S3::Bucket" => Kind::Bucket,
             "AWS::Serverless::Function" => Kind::Function,
+            "AWS::Pipes::Pipe" => Kind::Pipe,
             "AWS::Serverless::HttpApi"
             | "AWS::Serverless::Api"
             | "AWS::ApiGatewayV2::Api"

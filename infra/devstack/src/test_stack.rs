@@ -3,6 +3,11 @@
 //! All stacks of a test process share one emulator; each stack has its own
 //! names (`t<n>x<random>-login`, ...), so tests run in parallel without seeing
 //! each other's data.
+//!
+//! Events reach the events topic as in the cloud: through the outbox. Functions
+//! write them as items of their tables, and the stack's pipes ([`Pipes`]) carry
+//! them from the tables' streams to the topic whenever a test reads the events
+//! ([`TestStack::events`]) or asks for it ([`TestStack::carry_events`]).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -16,7 +21,9 @@ use serde_json::Value;
 use crate::deploy::{self, Stack};
 use crate::emulator;
 use crate::error::{Error, Result};
+use crate::pipes::Pipes;
 use crate::resolve::Physical;
+use crate::sqs_source::SqsSource;
 use crate::template::Template;
 
 /// Logical id of the topic whose messages [`TestStack::events`] returns.
@@ -45,11 +52,12 @@ pub struct TestStack {
     certificate_keys: String,
     tap: Option<String>,
     seen: tokio::sync::Mutex<Vec<PublishedEvent>>,
+    pipes: Pipes,
 }
 
 impl TestStack {
-    /// Creates a stack with fresh names, fresh signing keys, and a queue that
-    /// records what is published to the events topic.
+    /// Creates a stack with fresh names, fresh signing keys, its pipes, and a
+    /// queue that records what is published to the events topic.
     ///
     /// # Panics
     ///
@@ -93,6 +101,7 @@ impl TestStack {
                 .put_secret(&sdk, CERTIFICATE_KEYS_SECRET, &certificate_keys)
                 .await?;
         }
+        let pipes = Pipes::from_stack(&stack, &sdk)?;
         let tap = match stack.physical(EVENTS_TOPIC) {
             Some(topic) => Some(subscribe_tap(&sdk, stack.name(), &topic.reference).await?),
             None => None,
@@ -104,6 +113,7 @@ impl TestStack {
             certificate_keys,
             tap,
             seen: tokio::sync::Mutex::new(Vec::new()),
+            pipes,
         })
     }
 
@@ -172,8 +182,106 @@ impl TestStack {
         deploy::sdk_config(self.endpoint()).await
     }
 
-    /// Every message published to the events topic so far, bodies parsed as JSON.
-    /// Waits up to about 2 s when nothing new has arrived.
+    /// The stack's pipes (outbox carriers).
+    pub fn pipes(&self) -> &Pipes {
+        &self.pipes
+    }
+
+    /// Carries the outbox items written so far to the events topic, as the
+    /// cloud's pipes do: one [`Pipes::pump`]. Returns how many messages were
+    /// published. [`TestStack::events`] does this itself; this is for tests that
+    /// want to control when carrying happens.
+    ///
+    /// # Panics
+    ///
+    /// When a pipe fails (the error names it).
+    pub async fn carry_events(&self) -> usize {
+        match self.pipes.pump().await {
+            Ok(published) => published,
+            Err(e) => panic!("devstack: carrying the outbox failed: {e}"),
+        }
+    }
+
+    /// The events written in the outbox of table `table` (logical id,
+    /// `LoginTable`), bodies parsed, whether or not they were carried yet.
+    ///
+    /// # Panics
+    ///
+    /// When the stack has no such table or it cannot be read.
+    pub async fn outbox(&self, table: &str) -> Vec<Value> {
+        let name = &self
+            .physical(table)
+            .unwrap_or_else(|| panic!("devstack: no table `{table}` in the stack"))
+            .reference;
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let page = aws_sdk_dynamodb::Client::new(&self.sdk)
+                .scan()
+                .table_name(name)
+                .filter_expression("sk = :outbox")
+                .expression_attribute_values(
+                    ":outbox",
+                    aws_sdk_dynamodb::types::AttributeValue::S(
+                        shared::events::OUTBOX_SK.to_owned(),
+                    ),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "devstack: reading the outbox of `{table}` failed: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    )
+                });
+            for item in page.items() {
+                if let Some(body) = item.get("event").and_then(|v| v.as_s().ok()) {
+                    events.push(serde_json::from_str(body).unwrap_or(Value::Null));
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return events;
+            }
+        }
+    }
+
+    /// The text messages the emulator's SNS was asked to send to `phone_e164`
+    /// (`+821012345678`), in order. Stacks share the emulator, so tests should
+    /// use numbers of their own.
+    ///
+    /// # Panics
+    ///
+    /// When the emulator's SMS log cannot be read.
+    pub async fn texts_to(&self, phone_e164: &str) -> Vec<String> {
+        match emulator::sent_texts(self.endpoint()).await {
+            Ok(texts) => texts
+                .into_iter()
+                .filter(|t| t.phone_number == phone_e164)
+                .map(|t| t.message)
+                .collect(),
+            Err(e) => panic!("devstack: reading the texts sent failed: {e}"),
+        }
+    }
+
+    /// The SQS event sources of `function` (binary name or logical id): its
+    /// queues of this stack, to feed to an in-process handler with
+    /// [`SqsSource::poll_once`].
+    ///
+    /// # Panics
+    ///
+    /// When the template has no such function or devstack cannot feed its events.
+    pub fn sqs_sources(&self, function: &str) -> Vec<SqsSource> {
+        match SqsSource::for_function(&self.stack, &self.sdk, function) {
+            Ok(sources) => sources,
+            Err(e) => panic!("devstack: no SQS sources for `{function}`: {e}"),
+        }
+    }
+
+    /// Every message published to the events topic so far, bodies parsed as JSON:
+    /// outbox items are carried first ([`TestStack::carry_events`]). Waits up to
+    /// about 2 s when nothing new has arrived.
     pub async fn events(&self) -> Vec<Value> {
         self.published()
             .await
@@ -186,7 +294,7 @@ impl TestStack {
     ///
     /// # Panics
     ///
-    /// When the emulator cannot be read.
+    /// When the emulator cannot be read or a pipe fails.
     pub async fn published(&self) -> Vec<PublishedEvent> {
         let Some(queue_url) = &self.tap else {
             return Vec::new();
@@ -196,6 +304,7 @@ impl TestStack {
         let before = seen.len();
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
+            self.carry_events().await;
             let received = sqs
                 .receive_message()
                 .queue_url(queue_url)

@@ -1,7 +1,7 @@
 //! TestStack against the emulator: the same SDK calls production makes.
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ScalarAttributeType, TimeToLiveStatus};
-use devstack::TestStack;
+use devstack::{EVENTS_TOPIC, TestStack};
 use serde_json::json;
 
 #[tokio::test]
@@ -71,11 +71,9 @@ async fn env_points_the_function_at_this_stack_and_the_emulator() {
         env.get("TOKEN_ISSUER").as_deref(),
         Some("http://127.0.0.1:9000")
     );
-    let topic = env.get("EVENTS_TOPIC_ARN").expect("topic");
-    assert!(topic.starts_with("arn:aws:sns:ap-northeast-2:"), "{topic}");
-    assert!(
-        topic.ends_with(&format!(":{}-events", stack.name())),
-        "{topic}"
+    assert_eq!(
+        env.get("LOGIN_TABLE"),
+        Some(format!("{}-login", stack.name()))
     );
 }
 
@@ -106,10 +104,19 @@ async fn the_signing_keys_secret_holds_a_fresh_key_set() {
 
 #[tokio::test]
 async fn events_returns_what_was_published_to_the_events_topic() {
-    // GIVEN a stack, and an event published the way functions publish
+    // GIVEN a stack, and a message published straight to its events topic
     let stack = TestStack::new().await;
     let sns = aws_sdk_sns::Client::new(&stack.sdk_config().await);
-    let topic = stack.env("login").get("EVENTS_TOPIC_ARN").expect("topic");
+    let topic = stack
+        .physical(EVENTS_TOPIC)
+        .expect("topic")
+        .reference
+        .clone();
+    assert!(topic.starts_with("arn:aws:sns:ap-northeast-2:"), "{topic}");
+    assert!(
+        topic.ends_with(&format!(":{}-events", stack.name())),
+        "{topic}"
+    );
     let body = json!({"eventId": "e1", "type": "auth.locked", "userId": "u1", "data": {}});
     sns.publish()
         .topic_arn(&topic)

@@ -28,6 +28,7 @@ fn the_template_parses_and_every_resource_type_is_known() {
     assert_eq!(kind("SigningKeysSecret"), Some(Kind::Secret));
     assert_eq!(kind("LoginFunction"), Some(Kind::Function));
     assert_eq!(kind("HttpApi"), Some(Kind::Ignored));
+    assert_eq!(kind("LoginOutboxPipe"), Some(Kind::Pipe));
     for resource in template.resources() {
         assert_eq!(
             Kind::of(&resource.type_name),
@@ -58,11 +59,6 @@ fn login_environment_is_what_the_contracts_say() {
         "LoginTable",
         Physical::new("s1-login").with("Arn", &table_arn),
     );
-    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT_ID}:s1-events");
-    context.insert(
-        "EventsTopic",
-        Physical::new(&topic).with("TopicName", "s1-events"),
-    );
     let secret =
         format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:s1-signing-keys-AbCdEf");
     context.insert("SigningKeysSecret", Physical::new(&secret));
@@ -78,7 +74,6 @@ fn login_environment_is_what_the_contracts_say() {
     // THEN they are exactly the contract's
     let expected: BTreeMap<String, String> = [
         ("LOGIN_TABLE", "s1-login"),
-        ("EVENTS_TOPIC_ARN", topic.as_str()),
         ("SIGNING_KEYS_SECRET_ID", secret.as_str()),
         ("TOKEN_ISSUER", LOCAL_ISSUER),
         ("RUST_LOG", "info"),

@@ -108,7 +108,7 @@ async fn when_each_type_is_issued_should_download_a_pdf_that_verifies_by_number_
     let published = h.stack.published().await;
     let issued: Vec<_> = published
         .iter()
-        .filter(|e| e.attributes.get("type").map(String::as_str) == Some("certificate.issued"))
+        .filter(|e| e.message["type"] == "certificate.issued")
         .collect();
     assert_eq!(issued.len(), 4);
     assert!(
@@ -185,6 +185,16 @@ async fn when_concurrent_requests_share_a_key_should_issue_one_certificate() {
     );
     let list = h.get(&me, "/v1/certificates").await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    // One certificate, one event, written with its record.
+    let outbox = h.stack.outbox("CertificateTable").await;
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0]["type"], "certificate.issued");
+    assert_eq!(
+        outbox[0]["data"]["issueNumber"],
+        numbers.first().unwrap().as_str()
+    );
+    assert_eq!(outbox[0]["userId"], me.user_id.as_str());
+    assert_eq!(h.stack.carry_events().await, 1);
 }
 
 #[tokio::test]

@@ -68,9 +68,36 @@ async fn when_revoked_should_answer_revoked_by_number_and_by_pdf() {
         .published()
         .await
         .into_iter()
-        .filter(|e| e.attributes.get("type").map(String::as_str) == Some("certificate.revoked"))
+        .filter(|e| e.message["type"] == "certificate.revoked")
         .count();
     assert_eq!(revoked_events, 1);
+}
+
+#[tokio::test]
+async fn when_revoked_twice_at_the_same_moment_should_keep_one_revocation_and_one_event() {
+    // GIVEN an issued certificate
+    let h = Harness::new().await;
+    let me = h.citizen("double-revoker").await;
+    let (no, _) = issued(&h, &me).await;
+    // WHEN its owner revokes it twice at once
+    let path = format!("/v1/certificates/{no}/revocation");
+    let (a, b) = tokio::join!(
+        h.send(&me, "POST", &path, None),
+        h.send(&me, "POST", &path, None)
+    );
+    // THEN both answer the one revocation, and one event reports it
+    a.expect(200);
+    b.expect(200);
+    assert_eq!(a.str("revokedAt"), b.str("revokedAt"));
+    let revoked: Vec<_> = h
+        .stack
+        .outbox("CertificateTable")
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "certificate.revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0]["data"]["issueNumber"], no.as_str());
 }
 
 #[tokio::test]

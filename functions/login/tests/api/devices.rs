@@ -67,6 +67,34 @@ async fn registering_a_device_sends_a_security_notice() {
 }
 
 #[tokio::test]
+async fn the_notice_is_written_with_the_device_and_carried_from_the_outbox_once() {
+    // GIVEN a citizen
+    let h = Harness::new().await;
+    let tokens = h.citizen("devuser9").await;
+    let token = tokens["accessToken"].as_str().unwrap();
+    // WHEN a registration is refused, and then one succeeds
+    h.authed(
+        "POST",
+        "/v1/auth/devices",
+        token,
+        Some(json!({"deviceName": "Broken", "publicKey": "not-a-key"})),
+    )
+    .await
+    .expect_problem(400, "request.invalid");
+    let (device_id, _) = h.device(token).await;
+    // THEN login's outbox holds exactly the one notice, written with the device
+    let outbox = h.stack.outbox("LoginTable").await;
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0]["type"], "auth.device_registered");
+    assert_eq!(outbox[0]["data"]["deviceId"], device_id.as_str());
+    // AND the pipe carries it to the topic once, however often it runs
+    assert_eq!(h.stack.carry_events().await, 1);
+    assert_eq!(h.stack.carry_events().await, 0);
+    let events = h.events_of("auth.device_registered").await;
+    assert_eq!(events, outbox);
+}
+
+#[tokio::test]
 async fn a_challenge_works_once() {
     let h = Harness::new().await;
     let tokens = h.citizen("devuser3").await;

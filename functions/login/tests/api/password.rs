@@ -89,9 +89,19 @@ async fn five_failures_lock_the_login_id_and_a_success_before_resets_the_count()
     locked.expect_problem(423, "auth.locked");
     let retry_after: i64 = locked.header("retry-after").parse().unwrap();
     assert!((850..=900).contains(&retry_after), "{retry_after}");
+    // Failures while locked lock nothing again.
+    h.login("citizen7", "wrong-password-123")
+        .await
+        .expect_problem(423, "auth.locked");
     let events = h.events_of("auth.locked").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["userId"], user_id.as_str());
+    let until = events[0]["data"]["lockedUntil"].as_str().unwrap();
+    assert!(chrono_like_rfc3339(until), "{until}");
+}
+
+fn chrono_like_rfc3339(s: &str) -> bool {
+    s.len() == 20 && s.ends_with('Z') && s.as_bytes()[10] == b'T'
 }
 
 #[tokio::test]
@@ -131,4 +141,9 @@ async fn parallel_guesses_get_at_most_five_checks() {
         3,
         "{statuses:?}"
     );
+    // One lock, one notice, written with the lock.
+    let outbox = h.stack.outbox("LoginTable").await;
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0]["type"], "auth.locked");
+    assert_eq!(h.events_of("auth.locked").await.len(), 1);
 }

@@ -62,6 +62,15 @@ async fn two_concurrent_refreshes_with_one_token_give_exactly_one_success() {
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 401]);
+    // The loser counts as a reuse: the sign-in is revoked and told once.
+    assert_eq!(h.events_of("auth.refresh_reused").await.len(), 1);
+    h.post(
+        "/v1/auth/token",
+        json!({"refreshToken": tokens["refreshToken"]}),
+    )
+    .await
+    .expect_problem(401, "auth.refresh_reused");
+    assert_eq!(h.events_of("auth.refresh_reused").await.len(), 1);
 }
 
 #[tokio::test]

@@ -1,0 +1,195 @@
+//! At most one text per event: a claim item per `eventId` in the alert-sms table
+//! (`pk` `SMS#<eventId>`, `sk` `SMS`), written with a condition before the text
+//! is published.
+//!
+//! The claim is taken `sending`, becomes `sent` (with the SNS message id) once
+//! SNS accepted the text, or is given back when the publish failed, so that a
+//! redelivery can try again. A claim found taken means the event was texted (or
+//! is being texted) already: the duplicate sends nothing. If the process dies
+//! between claim and publish, the claim stays `sending` and the event is not
+//! texted again: at most once is the promise, and a doubled security notice is
+//! worse than the rare lost one. Neither the number nor the text is stored.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+/// How long a claim is kept (30 days): beyond any redelivery of SQS (4 days
+/// here, 14 at most) and any replay of the outbox (3 days).
+pub const CLAIM_RETENTION_SECS: i64 = 30 * 86_400;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[error("dynamodb: {0}")]
+pub struct StoreError(String);
+
+impl StoreError {
+    fn sdk<E, R>(e: SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Self(DisplayErrorContext(e).to_string())
+    }
+}
+
+/// A claim as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claim {
+    /// `SMS#<eventId>`.
+    pub pk: String,
+    /// `SMS`.
+    pub sk: String,
+    /// The event type.
+    pub event_type: String,
+    /// Whom the text is for.
+    pub user_id: String,
+    /// `sending` or `sent`.
+    pub status: String,
+    /// Random: only the taker of a claim may give it back.
+    pub claim_id: String,
+    /// When it was taken (Unix seconds).
+    pub claimed_at: i64,
+    /// When SNS accepted the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<i64>,
+    /// SNS's message id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// DynamoDB TTL.
+    pub ttl: i64,
+}
+
+/// The key of the claim of `event_id`.
+fn key(event_id: &str) -> [(String, AttributeValue); 2] {
+    [
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("SMS#{event_id}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("SMS".to_owned())),
+    ]
+}
+
+/// The claims of one table.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    db: Client,
+    table: String,
+}
+
+impl Claims {
+    /// Claims in `table`.
+    pub fn new(db: Client, table: String) -> Self {
+        Self { db, table }
+    }
+
+    /// Takes the claim of `event_id`: `Some(claim id)`, or `None` when it is
+    /// taken already (the event was texted, or is being texted).
+    pub async fn take(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let claim = Claim {
+            pk: format!("SMS#{event_id}"),
+            sk: "SMS".into(),
+            event_type: event_type.into(),
+            user_id: user_id.into(),
+            status: "sending".into(),
+            claim_id: shared::random::token::<12>(),
+            claimed_at: now,
+            sent_at: None,
+            message_id: None,
+            ttl: now + CLAIM_RETENTION_SECS,
+        };
+        let item = serde_dynamo::to_item(&claim).map_err(|e| StoreError(e.to_string()))?;
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(claim.claim_id)),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(StoreError::sdk(e)),
+        }
+    }
+
+    /// Records that SNS accepted the text.
+    pub async fn sent(
+        &self,
+        event_id: &str,
+        claim_id: &str,
+        message_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(event_id).into()))
+            .update_expression("SET #status = :sent, sentAt = :now, messageId = :message")
+            .condition_expression("claimId = :claim")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":message", AttributeValue::S(message_id.into()))
+            .expression_attribute_values(":claim", AttributeValue::S(claim_id.into()))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
+    }
+
+    /// Gives back a claim this process took and could not text, so that a
+    /// redelivery tries again.
+    pub async fn release(&self, event_id: &str, claim_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(event_id).into()))
+            .condition_expression("claimId = :claim AND #status = :sending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claim", AttributeValue::S(claim_id.into()))
+            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours, or already gone: nothing to give back.
+            Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::sdk(e)),
+        }
+    }
+
+    /// The claim of `event_id`, if any.
+    pub async fn get(&self, event_id: &str) -> Result<Option<Claim>, StoreError> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(event_id).into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        out.item
+            .map(serde_dynamo::from_item)
+            .transpose()
+            .map_err(|e| StoreError(e.to_string()))
+    }
+}
+
+fn is_condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
