@@ -95,6 +95,20 @@ impl Stack {
         self.context.physical(logical_id)
     }
 
+    /// The created resource of `kind` whose `attribute` (`Arn`, `StreamArn`; `Ref`
+    /// for its `!Ref` value) is `value`: how devstack finds what a resolved
+    /// property (a pipe's source, an event's queue) points at.
+    pub fn find(&self, kind: Kind, attribute: &str, value: &str) -> Option<(&Resource, &Physical)> {
+        self.template.of_kind(kind).find_map(|r| {
+            let physical = self.physical(&r.logical_id)?;
+            let actual = match attribute {
+                "Ref" => Some(&physical.reference),
+                _ => physical.attributes.get(attribute),
+            };
+            (actual.map(String::as_str) == Some(value)).then_some((r, physical))
+        })
+    }
+
     /// The environment of `function` (logical id or binary name): its resolved
     /// `Environment.Variables` and those of `Globals`, plus the emulator settings.
     pub fn function_env(&self, function: &str) -> Result<BTreeMap<String, String>> {

@@ -145,20 +145,7 @@ impl Pipes {
     /// first failure is returned (naming its pipe) instead of the count, and the
     /// failed pipe resumes from its first unpublished record next time.
     pub async fn pump(&self) -> Result<usize> {
-        let mut published = 0;
-        let mut first_error = None;
-        for (_, result) in self.pump_each().await {
-            match result {
-                Ok(n) => published += n,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(published),
-        }
+        total(self.pump_each().await.into_iter().map(|(_, result)| result))
     }
 
     /// Pumps every `every` until the task is dropped (`cargo dev`). Errors go to
@@ -199,21 +186,12 @@ impl Pipes {
     }
 
     async fn pump_pipe(&self, pipe: &Pipe, positions: &mut Positions) -> Result<usize> {
-        let mut published = 0;
-        let mut first_error = None;
+        let mut results = Vec::new();
         for shard in self.shards(pipe).await? {
             // A shard that fails stops there; the others go on.
-            match self.pump_shard(pipe, &shard, positions).await {
-                Ok(n) => published += n,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
+            results.push(self.pump_shard(pipe, &shard, positions).await);
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(published),
-        }
+        total(results)
     }
 
     async fn shards(&self, pipe: &Pipe) -> Result<Vec<String>> {
@@ -472,6 +450,21 @@ fn carry(pipe: &Pipe, sequence: &str, record: &Record) -> Option<String> {
     }
 }
 
+/// The sum of `results`, or the first error among them (all were tried).
+fn total(results: impl IntoIterator<Item = Result<usize>>) -> Result<usize> {
+    let mut published = 0;
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(n) => published += n,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(published), Err)
+}
+
 /// Reads one `AWS::Pipes::Pipe`; `None` when it is stopped.
 fn read_pipe(stack: &Stack, resource: &Resource) -> Result<Option<Pipe>> {
     let id = resource.logical_id.as_str();
@@ -503,13 +496,8 @@ fn read_pipe(stack: &Stack, resource: &Resource) -> Result<Option<Pipe>> {
 
     let source = text("/Source")?.ok_or_else(|| refuse("it has no Source".into()))?;
     let (table, table_name) = stack
-        .template()
-        .of_kind(Kind::Table)
-        .find_map(|t| {
-            let physical = stack.physical(&t.logical_id)?;
-            (physical.attributes.get("StreamArn") == Some(&source))
-                .then(|| (t.logical_id.clone(), physical.reference.clone()))
-        })
+        .find(Kind::Table, "StreamArn", &source)
+        .map(|(t, physical)| (t.logical_id.clone(), physical.reference.clone()))
         .ok_or_else(|| {
             refuse(format!(
                 "its Source `{source}` is not the stream of a table of this stack; \
@@ -518,16 +506,12 @@ fn read_pipe(stack: &Stack, resource: &Resource) -> Result<Option<Pipe>> {
         })?;
 
     let target = text("/Target")?.ok_or_else(|| refuse("it has no Target".into()))?;
-    let topic = stack
-        .template()
-        .of_kind(Kind::Topic)
-        .find(|t| stack.physical(&t.logical_id).map(|p| &p.reference) == Some(&target))
-        .ok_or_else(|| {
-            refuse(format!(
-                "its Target `{target}` is not a topic of this stack; \
+    let (topic, topic_physical) = stack.find(Kind::Topic, "Ref", &target).ok_or_else(|| {
+        refuse(format!(
+            "its Target `{target}` is not a topic of this stack; \
                  devstack delivers to the template's SNS topics only"
-            ))
-        })?;
+        ))
+    })?;
     let fifo = topic
         .property("FifoTopic")
         .and_then(|v| scalar_string(v).ok())
@@ -538,9 +522,9 @@ fn read_pipe(stack: &Stack, resource: &Resource) -> Result<Option<Pipe>> {
             topic.logical_id
         )));
     }
-    let topic_name = stack
-        .physical(&topic.logical_id)
-        .and_then(|p| p.attributes.get("TopicName"))
+    let topic_name = topic_physical
+        .attributes
+        .get("TopicName")
         .cloned()
         .unwrap_or_else(|| target.rsplit(':').next().unwrap_or_default().to_owned());
 

@@ -412,18 +412,11 @@ fn read_sources(stack: &Stack, sdk: &SdkConfig, function: &Resource) -> Result<V
             ));
         }
         let queue_arn = text("Queue")?.ok_or_else(|| refuse("it has no Queue".into()))?;
-        let (queue, physical) = stack
-            .template()
-            .of_kind(Kind::Queue)
-            .find_map(|q| {
-                let physical = stack.physical(&q.logical_id)?;
-                (physical.attributes.get("Arn") == Some(&queue_arn)).then_some((q, physical))
-            })
-            .ok_or_else(|| {
-                refuse(format!(
-                    "its Queue `{queue_arn}` is not a queue of this stack"
-                ))
-            })?;
+        let (queue, physical) = stack.find(Kind::Queue, "Arn", &queue_arn).ok_or_else(|| {
+            refuse(format!(
+                "its Queue `{queue_arn}` is not a queue of this stack"
+            ))
+        })?;
         let batch_size = match text("BatchSize")? {
             None => 10,
             Some(size) => size

@@ -241,40 +241,57 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> (String, String) {
 async fn run_invokes_the_function_through_the_invoke_api_of_cargo_lambda_watch() {
     use tokio::io::AsyncWriteExt;
 
-    // GIVEN a stand-in for cargo lambda watch that records one invocation and
-    // answers with an empty batch response, and a message in the queue
+    // GIVEN a stand-in for cargo lambda watch that records its invocations and
+    // answers each with an empty batch response, and a message in the queue
     let (_stack, source, sqs) = alert_sms_queue().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
     let api = format!("http://{}", listener.local_addr().expect("bound"));
-    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel();
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.expect("a connection");
-        let request = read_request(&mut socket).await;
-        let answer = r#"{"batchItemFailures":[]}"#;
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        socket
-            .write_all(response.as_bytes())
-            .await
-            .expect("answered");
-        let _ = seen_tx.send(request);
+        loop {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let request = read_request(&mut socket).await;
+            let answer = r#"{"batchItemFailures":[]}"#;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                answer.len()
+            );
+            socket
+                .write_all(response.as_bytes())
+                .await
+                .expect("answered");
+            let _ = seen_tx.send(request);
+        }
     });
     send(&sqs, &source, &["hello"]).await;
 
     // WHEN the source runs against it
     let queue_url = source.queue_url.clone();
     let running = tokio::spawn(source.run(api));
-    let (line, body) = tokio::time::timeout(Duration::from_secs(30), seen_rx)
-        .await
-        .expect("invoked in time")
-        .expect("recorded");
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
+            .await
+            .expect("invoked in time")
+            .expect("recorded")
+    };
 
-    // THEN the event was posted to the function's Invoke API, and the message
+    // THEN it first warms the function up with an empty batch (cargo lambda
+    // watch compiles a function at its first call)
+    let (line, body) = next().await;
+    assert_eq!(
+        line,
+        "POST /2015-03-31/functions/alert-sms/invocations HTTP/1.1"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"Records": []})
+    );
+
+    // AND the event was posted to the function's Invoke API, and the message
     // is deleted once the function answered
+    let (line, body) = next().await;
     assert_eq!(
         line,
         "POST /2015-03-31/functions/alert-sms/invocations HTTP/1.1"
