@@ -100,9 +100,10 @@ pub struct App {
 
 impl App {
     /// Builds the app from configuration (`CERTIFICATE_TABLE`, `TAX_LEDGER_TABLE`,
-    /// `CERTIFICATE_BUCKET`, `CERTIFICATE_KEYS_SECRET_ID`, `TOKEN_ISSUER`); reads the signing keys from Secrets Manager (the one
-    /// network call of start-up). Access tokens are checked with the issuer's
-    /// published keys, fetched at the first request that needs them.
+    /// `CERTIFICATE_BUCKET`, `CERTIFICATE_KEYS_SECRET_ID`, `TOKEN_ISSUER`); reads
+    /// the signing keys from Secrets Manager (the one network call of start-up).
+    /// Access tokens are checked with the issuer's published keys, fetched at the
+    /// first request that needs them.
     pub async fn from_env(env: &Env, sdk: &SdkConfig) -> Result<Self, StartupError> {
         let names = Names {
             table: env.require("CERTIFICATE_TABLE")?,

@@ -327,33 +327,46 @@ pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Re
         issue_number: r.issue_number.clone(),
         kind: r.kind.as_str().to_owned(),
     };
-    let event = DomainEvent::new(&r.owner_id, &revoked)
-        .and_then(|e| e.outbox_put(table))
-        .map_err(|e| StoreError::Data(e.to_string()))?;
-    let result = db
-        .transact_write_items()
-        .transact_items(
-            TransactWriteItem::builder()
-                .update(update(format!("CERT#{}", r.issue_number), "META".into())?)
-                .build(),
-        )
-        .transact_items(
-            TransactWriteItem::builder()
-                .update(update(format!("OWNER#{}", r.owner_id), r.list_sk())?)
-                .build(),
-        )
-        .transact_items(event)
-        .send()
-        .await;
-    match result {
-        // Revoked meanwhile by another request: that one wrote the event.
-        Ok(_) => {}
-        Err(e) if is_condition_failed(&e) => {}
-        Err(e) => return Err(StoreError::from_sdk(e)),
+    for _ in 0..3 {
+        let event = DomainEvent::new(&r.owner_id, &revoked)
+            .and_then(|e| e.outbox_put(table))
+            .map_err(|e| StoreError::Data(e.to_string()))?;
+        let result = db
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(update(format!("CERT#{}", r.issue_number), "META".into())?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(update(format!("OWNER#{}", r.owner_id), r.list_sk())?)
+                    .build(),
+            )
+            .transact_items(event)
+            .send()
+            .await;
+        match result {
+            Ok(_) => break,
+            // Revoked meanwhile by another request (that one wrote the event),
+            // or a transaction on the same items at the same moment: look again.
+            Err(e) if is_cancelled(&e) => {
+                let current = get(db, table, &r.issue_number).await?;
+                if current.as_ref().is_none_or(|c| c.status == Status::Revoked) {
+                    break;
+                }
+            }
+            Err(e) => return Err(StoreError::from_sdk(e)),
+        }
     }
     get(db, table, &r.issue_number)
         .await?
         .ok_or_else(|| StoreError::Data("the revoked record vanished".into()))
+}
+
+fn is_cancelled<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.code() == Some("TransactionCanceledException"))
 }
 
 /// A DynamoDB item.

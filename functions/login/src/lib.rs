@@ -63,8 +63,8 @@ pub struct App {
 
 impl App {
     /// Builds the app from configuration (`LOGIN_TABLE`, `SIGNING_KEYS_SECRET_ID`,
-    /// `TOKEN_ISSUER`); reads the signing keys from
-    /// Secrets Manager (the one network call of start-up).
+    /// `TOKEN_ISSUER`); reads the signing keys from Secrets Manager (the one
+    /// network call of start-up).
     pub async fn from_env(env: &Env, sdk: &SdkConfig) -> Result<Self, StartupError> {
         let table = env.require("LOGIN_TABLE")?;
         let secret_id = env.require("SIGNING_KEYS_SECRET_ID")?;

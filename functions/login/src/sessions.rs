@@ -445,38 +445,39 @@ async fn reuse(app: &App, family_id: &str, user_id: &str) -> LoginError {
 
 async fn revoke_for_reuse(app: &App, family_id: &str, user_id: &str) -> Result<(), LoginError> {
     let f = aws_sdk_dynamodb::types::AttributeValue::Bool;
-    let revoke = Update::builder()
-        .table_name(&app.table)
-        .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
-        .update_expression("SET revoked = :true")
-        .condition_expression("attribute_exists(pk) AND revoked = :false")
-        .expression_attribute_values(":true", f(true))
-        .expression_attribute_values(":false", f(false))
-        .build()
-        .map_err(StoreError::build)?;
     let notice = RefreshReused {
         family_id: family_id.to_owned(),
     };
-    let event = DomainEvent::new(user_id, &notice).map_err(StoreError::build)?;
-    let result = app
-        .db
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(revoke).build())
-        .transact_items(event.outbox_put(&app.table).map_err(StoreError::build)?)
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        // Already revoked (or gone): the user was told the first time.
-        Err(e)
-            if db::cancellation_codes(&e).is_some_and(|c| {
-                c.first().map(String::as_str) == Some("ConditionalCheckFailed")
-            }) =>
-        {
-            Err(LoginError::RefreshReused)
+    for _ in 0..3 {
+        let revoke = Update::builder()
+            .table_name(&app.table)
+            .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk) AND revoked = :false")
+            .expression_attribute_values(":true", f(true))
+            .expression_attribute_values(":false", f(false))
+            .build()
+            .map_err(StoreError::build)?;
+        let event = DomainEvent::new(user_id, &notice).map_err(StoreError::build)?;
+        let result = app
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(revoke).build())
+            .transact_items(event.outbox_put(&app.table).map_err(StoreError::build)?)
+            .send()
+            .await;
+        let codes = match result {
+            Ok(_) => return Ok(()),
+            Err(e) => db::cancellation_codes(&e).ok_or_else(|| StoreError::from_sdk(e))?,
+        };
+        // Already revoked (or gone): the user was told the first time. Another
+        // transaction on the family at this moment (a rotation): try again, the
+        // sign-in must end.
+        if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") {
+            return Err(LoginError::RefreshReused);
         }
-        Err(e) => Err(StoreError::from_sdk(e).into()),
     }
+    Err(StoreError("the sign-in could not be revoked after three attempts".into()).into())
 }
 
 /// Ends the sign-in of `token` (unknown tokens are ignored: logout is idempotent).
