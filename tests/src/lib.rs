@@ -18,17 +18,25 @@ use devstack::TestStack;
 /// The compiled binary `name` of the workspace (debug profile), built first if
 /// needed: Cargo builds only a package's own binaries for its tests.
 ///
+/// The build is `cargo test --workspace --no-run`, the build of the README's
+/// `cargo test`: within that run it has nothing to do, while a plain
+/// `cargo build --bin` would resolve features without the dev-dependencies and
+/// compile much of the dependency graph again.
+///
 /// # Panics
 ///
 /// When the build fails.
 pub fn binary(name: &str) -> String {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let root = devstack::workspace_root();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", name])
-        .current_dir(&root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build --bin {name} failed");
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["test", "--workspace", "--no-run", "--quiet"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo test --workspace --no-run failed");
+    });
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
