@@ -18,6 +18,21 @@ fn outbox_item(event_id: &str, body: &str) -> Put {
         .expect("a put")
 }
 
+/// An item at (`pk`, `sk`) that is not an outbox item.
+fn item_at(pk: &str, sk: &str) -> Put {
+    let mut put = outbox_item("x", "{}");
+    put.item.insert("pk".into(), AttributeValue::S(pk.into()));
+    put.item.insert("sk".into(), AttributeValue::S(sk.into()));
+    put
+}
+
+/// An item at (`pk`, `sk`) whose write fails: it must already exist.
+fn failing_at(pk: &str, sk: &str) -> Put {
+    let mut put = item_at(pk, sk);
+    put.condition_expression = Some("attribute_exists(pk)".into());
+    put
+}
+
 fn body(event_id: &str) -> String {
     json!({"eventId": event_id, "type": "auth.locked", "userId": "u1", "data": {}}).to_string()
 }
@@ -108,13 +123,7 @@ async fn only_new_outbox_items_are_carried() {
     // GIVEN a stack whose login table gets an item that is not an outbox item
     let stack = TestStack::new().await;
     let login = Login::of(&stack).await;
-    let mut profile = outbox_item("x", "{}");
-    profile
-        .item
-        .insert("pk".into(), AttributeValue::S("USER#u1".into()));
-    profile
-        .item
-        .insert("sk".into(), AttributeValue::S("PROFILE".into()));
+    let profile = item_at("USER#u1", "PROFILE");
     login.put(profile).await;
     assert_eq!(stack.carry_events().await, 0, "not an outbox item");
 
@@ -151,25 +160,12 @@ async fn an_outbox_item_of_a_cancelled_transaction_is_never_carried() {
 
     // WHEN a transaction with an outbox item is cancelled (its second item's
     // condition fails), and later one succeeds
-    let mut guarded = outbox_item("x", "{}");
-    guarded
-        .item
-        .insert("pk".into(), AttributeValue::S("USER#u1".into()));
-    guarded
-        .item
-        .insert("sk".into(), AttributeValue::S("COUNTER".into()));
-    guarded.condition_expression = Some("attribute_exists(pk)".into());
+    let guarded = failing_at("USER#u1", "COUNTER");
     let cancelled = login
         .transact(vec![outbox_item("e2", &body("e2")), guarded])
         .await;
     let after_cancel = stack.carry_events().await;
-    let mut change = outbox_item("x", "{}");
-    change
-        .item
-        .insert("pk".into(), AttributeValue::S("USER#u1".into()));
-    change
-        .item
-        .insert("sk".into(), AttributeValue::S("PROFILE".into()));
+    let change = item_at("USER#u1", "PROFILE");
     login
         .transact(vec![outbox_item("e3", &body("e3")), change])
         .await
@@ -194,11 +190,7 @@ async fn an_item_written_after_a_cancelled_transaction_is_carried_on_a_fresh_pip
     // GIVEN a cancelled transaction before the pipe ever read the stream
     let stack = TestStack::new().await;
     let login = Login::of(&stack).await;
-    let mut guarded = outbox_item("x", "{}");
-    guarded
-        .item
-        .insert("sk".into(), AttributeValue::S("GUARD".into()));
-    guarded.condition_expression = Some("attribute_exists(pk)".into());
+    let guarded = failing_at("EVENT#x", "GUARD");
     assert!(
         login
             .transact(vec![outbox_item("e1", &body("e1")), guarded])

@@ -316,17 +316,21 @@ pub fn tax_assessment(rows: usize) -> Certificate {
     }
 }
 
+/// An address of 200 characters, longer than any cell is wide.
+pub fn long_address() -> String {
+    "서울특별시 종로구 세종대로 209 정부서울청사 별관 "
+        .chars()
+        .cycle()
+        .take(200)
+        .collect()
+}
+
 /// A certificate with extreme content: a 200-character address, a cell taller than
 /// a page, a long paragraph, a long authority and a long verification URL.
 pub fn edge_case() -> Certificate {
     let mut c = land_register("1234-5678-9012-3456");
-    let address: String = "서울특별시 종로구 세종대로 209 정부서울청사 별관 "
-        .chars()
-        .cycle()
-        .take(200)
-        .collect();
     if let Block::Fields(f) = &mut c.sections[0].block {
-        f[2].1 = address;
+        f[2].1 = long_address();
     }
     c.sections.push(section(
         "비고",

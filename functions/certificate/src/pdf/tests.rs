@@ -309,11 +309,7 @@ fn malformed_issue_number_is_an_error() {
 fn long_value_wraps_within_its_cell() {
     // GIVEN a land register whose address is 200 characters long
     let mut c = land_register(NO);
-    let address: String = "서울특별시 종로구 세종대로 209 정부서울청사 별관 "
-        .chars()
-        .cycle()
-        .take(200)
-        .collect();
+    let address = long_address();
     if let Block::Fields(f) = &mut c.sections[0].block {
         f[2].1 = address.clone();
     }
