@@ -266,6 +266,7 @@ fn titles(status: StatusCode) -> (&'static str, &'static str) {
         415 => ("Unsupported Media Type", "지원하지 않는 형식"),
         422 => ("Unprocessable Content", "처리할 수 없는 요청"),
         423 => ("Locked", "잠김"),
+        428 => ("Precondition Required", "전제 조건 필요"),
         429 => ("Too Many Requests", "요청 과다"),
         503 => ("Service Unavailable", "서비스 이용 불가"),
         _ => ("Internal Server Error", "서버 오류"),
@@ -468,6 +469,71 @@ pub fn method_not_allowed(allowed: &str) -> ApiError {
     .with_header(header::ALLOW, allowed)
 }
 
+/// The version named by `If-Match: "<version>"` (optimistic concurrency, api.md
+/// conventions): `Ok(None)` without the header; 400 naming `If-Match` when it is
+/// not one quoted (or weak-quoted) non-negative integer. `*` matches any version
+/// and is answered as `None` too.
+pub fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::validation(vec![FieldError {
+            field: "If-Match".to_owned(),
+            reason: Invalid::new(
+                "must be the resource's version in quotes, e.g. \"3\"",
+                "리소스의 버전을 따옴표로 감싼 값이어야 합니다 (예: \"3\")",
+            ),
+        }])
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let quoted = text.strip_prefix("W/").unwrap_or(text);
+    quoted
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse().ok())
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+/// [`if_match`] for routes where the header is required: 428 without it (or
+/// with `*`, which names no version).
+pub fn require_if_match(req: &Request) -> Result<u64, ApiError> {
+    if_match(req)?.ok_or_else(precondition_required)
+}
+
+/// 428 `request.precondition_required`: send `If-Match` with the version read.
+pub fn precondition_required() -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_REQUIRED,
+        "request.precondition_required",
+        "Send If-Match with the version you read, so that a change by someone else is not overwritten.",
+        "다른 사람의 변경을 덮어쓰지 않도록 읽은 버전을 If-Match로 보내십시오.",
+    )
+}
+
+/// 412 `request.precondition_failed`: the resource changed since it was read.
+pub fn precondition_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "request.precondition_failed",
+        "The resource changed since you read it; read it again.",
+        "읽은 뒤에 리소스가 바뀌었습니다. 다시 읽으십시오.",
+    )
+}
+
+/// Sets `ETag: "<version>"` on `response`.
+pub fn with_etag(mut response: Response<Body>, version: u64) -> Response<Body> {
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
 /// The request id of `req`: the Lambda request id, or a fresh one.
 pub fn request_id(req: &Request) -> String {
     req.lambda_context_ref()
@@ -639,5 +705,36 @@ mod tests {
         assert_eq!(p["code"], "not_found");
         assert!(p["type"].as_str().unwrap().ends_with("/not_found"));
         assert!(p.get("errors").is_none());
+    }
+
+    fn with_if_match(value: Option<&str>) -> Request {
+        let mut builder = lambda_http::http::Request::builder().uri("/x");
+        if let Some(v) = value {
+            builder = builder.header("if-match", v);
+        }
+        builder.body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn if_match_reads_a_quoted_version_and_names_the_header_when_malformed() {
+        // GIVEN strong, weak, missing and malformed If-Match headers
+        // THEN the version is read, absence is None, and junk is a 400 naming it
+        assert_eq!(if_match(&with_if_match(Some("\"3\""))).unwrap(), Some(3));
+        assert_eq!(
+            if_match(&with_if_match(Some("W/\"12\""))).unwrap(),
+            Some(12)
+        );
+        assert_eq!(if_match(&with_if_match(None)).unwrap(), None);
+        for junk in ["3", "\"x\"", "\"\"", "\"-1\"", "\"99999999999999999999\""] {
+            let e = if_match(&with_if_match(Some(junk))).unwrap_err();
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{junk}");
+            assert_eq!(e.errors()[0].field, "If-Match");
+        }
+        // AND a route that needs it answers 428 without it (or with `*`)
+        for missing in [None, Some("*")] {
+            let e = require_if_match(&with_if_match(missing)).unwrap_err();
+            assert_eq!(e.status(), StatusCode::PRECONDITION_REQUIRED);
+            assert_eq!(problem(&e)["title"], "Precondition Required");
+        }
     }
 }
