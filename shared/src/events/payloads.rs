@@ -168,3 +168,26 @@ pub struct ConsentAccessed {
     pub document: String,
 }
 payload!(ConsentAccessed, "consent.accessed");
+
+/// An emergency alert was approved and issued (`userId` is the approving
+/// official). Carried to `alert-sms`'s delivery queue by its own outbox, never to
+/// the `events` topic: it publishes the alert to the `alerts` topic and starts the
+/// delivery to subscribed citizens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertIssued {
+    /// The alert.
+    pub alert_id: String,
+}
+payload!(AlertIssued, "alert.issued");
+
+/// An issued emergency alert was cancelled (`userId` is the cancelling
+/// official): a CAP `Cancel` is published to the `alerts` topic. A pending alert
+/// cancelled was never public and records no event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertCancelled {
+    /// The alert.
+    pub alert_id: String,
+}
+payload!(AlertCancelled, "alert.cancelled");
