@@ -1,6 +1,9 @@
 //! Creates the resources of the template in the emulator, as CloudFormation would:
-//! tables (with their indexes and TTL), topics, queues, secrets and subscriptions,
-//! named from the template itself.
+//! tables (with their indexes and TTL), topics, queues, secrets (with their
+//! `SecretString`, or a fresh value for `GenerateSecretString`) and
+//! subscriptions, named from the template itself.
+
+mod generated;
 
 use std::collections::BTreeMap;
 
@@ -689,17 +692,36 @@ async fn create_queue(clients: &Clients, context: &Context, r: &Resource) -> Res
 struct SecretProperties {
     description: Option<String>,
     secret_string: Option<String>,
+    generate_secret_string: Option<generated::GenerateSecretString>,
 }
 
+/// Creates a secret with the template's `SecretString`, or with a value made
+/// for its `GenerateSecretString` (as CloudFormation would, fresh for each
+/// stack), or without a value (put later, as the signing keys are).
 async fn create_secret(clients: &Clients, context: &Context, r: &Resource) -> Result<Physical> {
     let name = resource_name(context, r)?;
     let p: SecretProperties = properties(context, r)?;
+    let location = || format!("Resources.{}.Properties", r.logical_id);
+    let value = match (p.secret_string, p.generate_secret_string) {
+        (Some(_), Some(_)) => {
+            return Err(Error::template(
+                location(),
+                "has both SecretString and GenerateSecretString; CloudFormation takes one",
+            ));
+        }
+        (Some(value), None) => Some(value),
+        (None, Some(spec)) => Some(
+            spec.generate()
+                .map_err(|problem| Error::template(location(), problem))?,
+        ),
+        (None, None) => None,
+    };
     let created = clients
         .secrets
         .create_secret()
         .name(&name)
         .set_description(p.description)
-        .set_secret_string(p.secret_string)
+        .set_secret_string(value)
         .send()
         .await
         .map_err(|e| Error::aws("CreateSecret", &name, e))?;

@@ -8,8 +8,8 @@
 //!
 //! What the cloud runs for the stack besides the functions, devstack runs itself:
 //! the template's EventBridge pipes, which carry outbox items from the tables'
-//! streams to the events topic ([`pipes`]), and Lambda's SQS event source
-//! mappings, which feed queues to functions ([`sqs_source`]).
+//! streams to topics (the events topic) and queues ([`pipes`]), and Lambda's
+//! SQS event source mappings, which feed queues to functions ([`sqs_source`]).
 //!
 //! Two users: `cargo dev` (the `devstack up` binary: emulator on port 4566, demo
 //! data, `cargo lambda watch` on port 9000, pipes and queues running, texts
@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 pub use emulator::SentText;
 pub use error::{Error, Result};
-pub use pipes::{Pipe, Pipes};
+pub use pipes::{Pipe, Pipes, Target};
 pub use sqs_source::{Delivered, SqsSource};
 pub use test_stack::{
     CERTIFICATE_KEYS_SECRET, EVENTS_TOPIC, PublishedEvent, SIGNING_KEYS_SECRET, TestStack,

@@ -8,9 +8,10 @@
 //!   the registers and the demo tax ledgers, writes
 //!   the functions' environment to `.local/env`, runs `cargo lambda watch` on
 //!   127.0.0.1:9000, carries outbox items from the tables' streams to their topics
-//!   as the template's pipes do, feeds the functions' SQS queues to them through
-//!   `cargo lambda watch`, prints every text message sent (number masked), and
-//!   stops everything on Ctrl-C.
+//!   and queues as the template's pipes do, feeds the functions' SQS queues to
+//!   them through `cargo lambda watch` (one poller per SQS event, so a function
+//!   with two queues is fed from both), prints every text message sent (number
+//!   masked), and stops everything on Ctrl-C.
 //! - `devstack keygen [--certificate] [--previous FILE]`: prints a new key set
 //!   (JSON) for `aws secretsmanager put-secret-value`: the token signing keys, or
 //!   with `--certificate` the certificate QR keys; with `--previous`, the keys of
@@ -37,7 +38,8 @@ use devstack::{
 
 const EMULATOR_PORT: u16 = 4566;
 const API_PORT: u16 = 9000;
-/// How often the pipes read the streams: an event reaches its topic within this.
+/// How often the pipes read the streams: an event reaches its topic or queue
+/// within this.
 const PIPE_INTERVAL: Duration = Duration::from_millis(250);
 /// How often the emulator's SMS log is read for new texts.
 const TEXT_INTERVAL: Duration = Duration::from_millis(500);
@@ -541,7 +543,7 @@ fn print_banner(stack: &Stack, endpoint: &str, pipes: &Pipes, sources: &[SqsSour
         for pipe in pipes.pipes() {
             out.push_str(&format!(
                 "    outbox {}: {} stream -> {}\n",
-                pipe.logical_id, pipe.table_name, pipe.topic_name
+                pipe.logical_id, pipe.table_name, pipe.target
             ));
         }
         for source in sources {

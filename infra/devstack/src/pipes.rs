@@ -1,44 +1,52 @@
 //! The local twin of EventBridge Pipes: each `AWS::Pipes::Pipe` of the template
 //! whose source is the stream of one of the stack's tables and whose target is
-//! one of its topics, run by devstack over the emulator's DynamoDB Streams API
-//! (moto has no Pipes).
+//! one of its standard topics or queues, run by devstack over the emulator's
+//! DynamoDB Streams API (moto has no Pipes).
 //!
 //! This is how outbox items travel locally as they do in the cloud: a function
 //! writes an event as an item in its own table, in the same transaction as the
 //! change; the pipe reads the table's stream, keeps the records its filters pass
 //! ([`EventPattern`]), makes each one a message with its input template
-//! ([`InputTemplate`]) and publishes the messages to the topic in batches.
+//! ([`InputTemplate`]) and sends the messages to its [`Target`] in batches:
+//! published to a topic (`Target: !Ref Topic`), or sent to a queue
+//! (`Target: !GetAtt Queue.Arn`).
 //!
 //! Delivery is at least once, as in the cloud: a shard's position moves past a
-//! record only once its message was published (or the filters dropped it), so a
-//! failed publish is retried from that record at the next [`Pipes::pump`], and a
-//! message may be published twice, never skipped. A record the template cannot
+//! record only once its message was sent (or the filters dropped it), so a
+//! failed send is retried from that record at the next [`Pipes::pump`], and a
+//! message may be sent twice, never skipped. A record the template cannot
 //! render is logged and passed over, where Pipes would send it to the pipe's
 //! dead-letter queue.
+//!
+//! Submodules: `read` reads pipes from the template, `send` sends batches to
+//! targets; [`input`](InputTemplate), [`pattern`](EventPattern) and
+//! [`record`](record_json) are what Pipes does with one record.
 
 mod input;
 mod pattern;
+mod read;
 mod record;
+mod send;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
-use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use input::{InputTemplate, InvalidTemplate, MissingValue, render};
 pub use pattern::{EventPattern, InvalidPattern, passes};
 pub use record::{UnknownAttributeType, attribute_json, attributes_json, record_json};
 
-use crate::deploy::{Stack, resource_name};
+use crate::deploy::Stack;
 use crate::error::{Error, Result};
-use crate::template::{Kind, Resource, scalar_string};
+use crate::template::Kind;
+use read::read_pipe;
+use send::{BATCH_ENTRIES, SQS_BATCH_BYTES, Senders};
 
-/// The most messages one SNS `PublishBatch` takes.
-const SNS_BATCH_LIMIT: usize = 10;
 /// Records asked for per `GetRecords` (DynamoDB's maximum).
 const RECORDS_PER_PAGE: i32 = 1000;
 
@@ -51,7 +59,82 @@ pub enum StartingPosition {
     Latest,
 }
 
-/// One pipe of the stack: a table's stream carried to a topic.
+/// Where a pipe sends its messages: a standard topic or a standard queue of the
+/// stack (FIFO ones are refused when the pipe is read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// An SNS topic (`Target: !Ref SomeTopic`): each message is published, ten
+    /// at a time with `PublishBatch`.
+    Topic {
+        /// The topic's logical id (`EventsTopic`).
+        logical_id: String,
+        /// The topic's name (`pocketgov-events`).
+        name: String,
+        /// The topic's ARN, the pipe's resolved `Target`.
+        arn: String,
+    },
+    /// An SQS queue (`Target: !GetAtt SomeQueue.Arn`, as Pipes takes a queue by
+    /// ARN): each message is sent as a message body, ten at a time with
+    /// `SendMessageBatch`.
+    Queue {
+        /// The queue's logical id (`AlertDeliveryQueue`).
+        logical_id: String,
+        /// The queue's name (`pocketgov-alert-delivery`).
+        name: String,
+        /// The queue's URL, where messages are sent.
+        url: String,
+        /// The queue's ARN, the pipe's resolved `Target`.
+        arn: String,
+    },
+}
+
+impl Target {
+    /// The target's logical id.
+    pub fn logical_id(&self) -> &str {
+        match self {
+            Target::Topic { logical_id, .. } | Target::Queue { logical_id, .. } => logical_id,
+        }
+    }
+
+    /// The target's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Topic { name, .. } | Target::Queue { name, .. } => name,
+        }
+    }
+
+    /// The target's ARN.
+    pub fn arn(&self) -> &str {
+        match self {
+            Target::Topic { arn, .. } | Target::Queue { arn, .. } => arn,
+        }
+    }
+
+    /// The most bytes of messages one batch may hold.
+    fn batch_bytes(&self) -> usize {
+        match self {
+            // moto does not limit a PublishBatch as a whole, and refuses an
+            // oversized message by itself, so topic batches are cut by count
+            // only. (The cloud's SNS also limits a whole batch to 256 KiB; the
+            // events published here are far smaller.)
+            Target::Topic { .. } => usize::MAX,
+            Target::Queue { .. } => SQS_BATCH_BYTES,
+        }
+    }
+}
+
+/// `topic <name>` or `queue <name>`.
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Topic { name, .. } => write!(f, "topic {name}"),
+            Target::Queue { name, .. } => write!(f, "queue {name}"),
+        }
+    }
+}
+
+/// One pipe of the stack: a table's stream carried to a topic or a queue.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Pipe {
@@ -65,12 +148,8 @@ pub struct Pipe {
     pub table_name: String,
     /// The source stream's ARN.
     pub stream_arn: String,
-    /// The logical id of the target topic.
-    pub topic: String,
-    /// The target topic's name.
-    pub topic_name: String,
-    /// The target topic's ARN.
-    pub topic_arn: String,
+    /// Where the messages go.
+    pub target: Target,
     /// `SourceParameters.DynamoDBStreamParameters.StartingPosition`.
     pub starting_position: StartingPosition,
     /// `SourceParameters.DynamoDBStreamParameters.BatchSize` (default 10).
@@ -95,12 +174,14 @@ enum Position {
 /// `(pipe logical id, shard id)` -> how far it was read.
 type Positions = BTreeMap<(String, String), Position>;
 
-/// A batch that was not wholly published.
-struct PublishFailure {
-    /// Index (in the page's entries) of the first record whose message was not
-    /// published.
-    first_unpublished: usize,
-    error: Error,
+/// One record of a page of a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// The record's sequence number.
+    sequence: String,
+    /// The message it makes; `None` when the filters dropped it (or it could
+    /// not be rendered), so the position passes it without sending anything.
+    message: Option<String>,
 }
 
 /// The pipes of a stack, with how far each has read its stream.
@@ -108,15 +189,16 @@ struct PublishFailure {
 pub struct Pipes {
     pipes: Vec<Pipe>,
     streams: aws_sdk_dynamodbstreams::Client,
-    sns: aws_sdk_sns::Client,
-    /// Held for a whole pump, so concurrent pumps never publish a record twice.
+    senders: Senders,
+    /// Held for a whole pump, so concurrent pumps never send a record twice.
     positions: Mutex<Positions>,
 }
 
 impl Pipes {
     /// The pipes of `stack`. A pipe devstack cannot run as the cloud would (a
-    /// source other than a stack table's stream, a target other than a stack
-    /// topic, an enrichment, a filter operator it does not know, ...) is an
+    /// source other than a stack table's stream, a target other than a standard
+    /// topic or queue of the stack, an enrichment, a filter operator it does not
+    /// know, ...) is an
     /// [`Error::CannotEmulate`] naming it. Pipes whose `DesiredState` is
     /// `STOPPED` are left out.
     pub fn from_stack(stack: &Stack, sdk: &SdkConfig) -> Result<Pipes> {
@@ -129,7 +211,7 @@ impl Pipes {
         Ok(Pipes {
             pipes,
             streams: aws_sdk_dynamodbstreams::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
+            senders: Senders::new(sdk),
             positions: Mutex::new(BTreeMap::new()),
         })
     }
@@ -140,10 +222,11 @@ impl Pipes {
     }
 
     /// Carries what the streams hold beyond each pipe's position: reads every
-    /// shard of every pipe to its end, publishes what passes, and returns how
-    /// many messages were published. Every pipe is pumped even if one fails; the
-    /// first failure is returned (naming its pipe) instead of the count, and the
-    /// failed pipe resumes from its first unpublished record next time.
+    /// shard of every pipe to its end, sends what passes to the pipe's target,
+    /// and returns how many messages were sent (published to topics and sent to
+    /// queues). Every pipe is pumped even if one fails; the first failure is
+    /// returned (naming its pipe) instead of the count, and the failed pipe
+    /// resumes from its first unsent record next time.
     pub async fn pump(&self) -> Result<usize> {
         total(self.pump_each().await.into_iter().map(|(_, result)| result))
     }
@@ -174,7 +257,7 @@ impl Pipes {
         }
     }
 
-    /// One pump of every pipe: `(logical id, messages published or the error)`.
+    /// One pump of every pipe: `(logical id, messages sent or the error)`.
     async fn pump_each(&self) -> Vec<(String, Result<usize>)> {
         let mut positions = self.positions.lock().await;
         let mut results = Vec::with_capacity(self.pipes.len());
@@ -271,7 +354,7 @@ impl Pipes {
             .shard_iterator()
             .map(str::to_owned);
 
-        let mut published = 0;
+        let mut sent = 0;
         while let Some(current) = iterator.take() {
             let page = self
                 .streams
@@ -298,9 +381,9 @@ impl Pipes {
                 } else {
                     carry(pipe, &sequence, record)
                 };
-                entries.push((sequence, message));
+                entries.push(Entry { sequence, message });
             }
-            published += self.deliver(pipe, &key, &entries, positions).await?;
+            sent += self.deliver(pipe, &key, &entries, positions).await?;
             iterator = page.next_shard_iterator().map(str::to_owned);
         }
         if skip && !positions.contains_key(&key) {
@@ -308,117 +391,73 @@ impl Pipes {
             // is new.
             positions.insert(key, Position::Start);
         }
-        Ok(published)
+        Ok(sent)
     }
 
-    /// Publishes the messages of one page of records in batches, moving the
-    /// shard's position past each batch (and the dropped records around it)
-    /// once it is published.
+    /// Sends the messages of one page of records in batches, moving the shard's
+    /// position past each batch (and the dropped records around it) once it is
+    /// sent.
     async fn deliver(
         &self,
         pipe: &Pipe,
         key: &(String, String),
-        entries: &[(String, Option<String>)],
+        entries: &[Entry],
         positions: &mut Positions,
     ) -> Result<usize> {
-        // Pipes hands a target up to BatchSize records at once; one PublishBatch
+        // Pipes hands a target up to BatchSize records at once; one batch call
         // takes at most ten, and each record is one message either way.
-        let batch_size = pipe.batch_size.clamp(1, SNS_BATCH_LIMIT);
-        let mut published = 0;
+        let most = pipe.batch_size.clamp(1, BATCH_ENTRIES);
+        let mut sent = 0;
         let mut start = 0;
         while start < entries.len() {
-            let mut end = start;
-            let mut batch = Vec::new();
-            while end < entries.len() {
-                if entries[end].1.is_some() {
-                    if batch.len() == batch_size {
-                        break;
-                    }
-                    batch.push(end);
-                }
-                end += 1;
-            }
+            let (batch, end) = next_batch(entries, start, most, pipe.target.batch_bytes());
             if !batch.is_empty()
-                && let Err(failure) = self.publish(pipe, entries, &batch).await
+                && let Err(failure) = self.senders.send(pipe, entries, &batch).await
             {
-                // Past the records before the first unpublished one, not beyond:
-                // the messages published after it go again next time (at least
-                // once), and none is skipped.
-                if let Some(before) = failure.first_unpublished.checked_sub(1) {
-                    positions.insert(key.clone(), Position::After(entries[before].0.clone()));
+                // Past the records before the first unsent one, not beyond: the
+                // messages sent after it go again next time (at least once), and
+                // none is skipped.
+                if let Some(before) = failure.first_unsent.checked_sub(1) {
+                    let sequence = entries[before].sequence.clone();
+                    positions.insert(key.clone(), Position::After(sequence));
                 }
                 return Err(failure.error);
             }
-            published += batch.len();
-            positions.insert(key.clone(), Position::After(entries[end - 1].0.clone()));
+            sent += batch.len();
+            let sequence = entries[end - 1].sequence.clone();
+            positions.insert(key.clone(), Position::After(sequence));
             start = end;
         }
-        Ok(published)
+        Ok(sent)
     }
+}
 
-    /// One `PublishBatch` of the messages of `entries[batch]`; entry ids are the
-    /// records' sequence numbers, unique within a shard.
-    async fn publish(
-        &self,
-        pipe: &Pipe,
-        entries: &[(String, Option<String>)],
-        batch: &[usize],
-    ) -> std::result::Result<(), PublishFailure> {
-        use aws_sdk_sns::types::PublishBatchRequestEntry;
-        let failed_at = |index: usize, message: String| PublishFailure {
-            first_unpublished: index,
-            error: Error::Aws {
-                operation: "PublishBatch",
-                resource: pipe.logical_id.clone(),
-                message,
-            },
-        };
-        let first = batch.first().copied().unwrap_or_default();
-        let mut request_entries = Vec::with_capacity(batch.len());
-        for &index in batch {
-            let (sequence, message) = &entries[index];
-            let entry = PublishBatchRequestEntry::builder()
-                .id(sequence)
-                .message(message.as_deref().unwrap_or_default())
-                .build()
-                .map_err(|e| failed_at(index, e.to_string()))?;
-            request_entries.push(entry);
+/// The next batch of `entries` from `start`: the indexes of up to `most`
+/// messages whose bodies add up to at most `max_bytes` (a larger message goes
+/// alone, for the target to refuse), and the index after the last entry the
+/// batch covers: its messages and the dropped records among and after them, up
+/// to the next message.
+fn next_batch(
+    entries: &[Entry],
+    start: usize,
+    most: usize,
+    max_bytes: usize,
+) -> (Vec<usize>, usize) {
+    let mut batch = Vec::new();
+    let mut bytes = 0usize;
+    let mut end = start;
+    while let Some(entry) = entries.get(end) {
+        if let Some(message) = &entry.message {
+            let over = bytes.saturating_add(message.len()) > max_bytes;
+            if batch.len() == most || (!batch.is_empty() && over) {
+                break;
+            }
+            batch.push(end);
+            bytes = bytes.saturating_add(message.len());
         }
-        let answer = self
-            .sns
-            .publish_batch()
-            .topic_arn(&pipe.topic_arn)
-            .set_publish_batch_request_entries(Some(request_entries))
-            .send()
-            .await
-            .map_err(|e| {
-                let detail = aws_sdk_sns::error::DisplayErrorContext(e).to_string();
-                failed_at(first, detail)
-            })?;
-        let published: HashSet<&str> = answer.successful().iter().filter_map(|s| s.id()).collect();
-        let Some(&unpublished) = batch
-            .iter()
-            .find(|&&i| !published.contains(entries[i].0.as_str()))
-        else {
-            return Ok(());
-        };
-        let sequence = &entries[unpublished].0;
-        // moto leaves an entry out of both lists when publishing it raised
-        // anything but InvalidParameter; either way it was not published.
-        let reason = answer
-            .failed()
-            .iter()
-            .find(|f| f.id() == sequence)
-            .map(|f| format!("{}: {}", f.code(), f.message().unwrap_or_default()))
-            .unwrap_or_else(|| "reported neither published nor failed".to_owned());
-        Err(failed_at(
-            unpublished,
-            format!(
-                "the message of stream record {sequence} was not published ({reason}); \
-                 the pipe resumes from that record"
-            ),
-        ))
+        end += 1;
     }
+    (batch, end)
 }
 
 /// The message a pipe sends for `record`, or `None` when its filters drop it or
@@ -465,321 +504,84 @@ fn total(results: impl IntoIterator<Item = Result<usize>>) -> Result<usize> {
     first_error.map_or(Ok(published), Err)
 }
 
-/// Reads one `AWS::Pipes::Pipe`; `None` when it is stopped.
-fn read_pipe(stack: &Stack, resource: &Resource) -> Result<Option<Pipe>> {
-    let id = resource.logical_id.as_str();
-    let refuse = |problem: String| Error::cannot_emulate(id, problem);
-    let context = stack.context();
-    let properties = Value::Object(resource.properties.clone());
-    // Only the properties devstack reads are resolved: RoleArn names a role that
-    // is not created locally.
-    let at = |pointer: &str| -> Result<Option<Value>> {
-        properties
-            .pointer(pointer)
-            .map(|v| context.resolve(v))
-            .transpose()
-    };
-    let text = |pointer: &str| -> Result<Option<String>> {
-        at(pointer)?
-            .map(|v| scalar_string(&v).map_err(|p| refuse(format!("{} {p}", dotted(pointer)))))
-            .transpose()
-    };
-
-    if text("/DesiredState")?.as_deref() == Some("STOPPED") {
-        return Ok(None);
-    }
-    if resource.property("Enrichment").is_some() {
-        return Err(refuse(
-            "it has an Enrichment; devstack runs pipes without enrichment".into(),
-        ));
-    }
-
-    let source = text("/Source")?.ok_or_else(|| refuse("it has no Source".into()))?;
-    let (table, table_name) = stack
-        .find(Kind::Table, "StreamArn", &source)
-        .map(|(t, physical)| (t.logical_id.clone(), physical.reference.clone()))
-        .ok_or_else(|| {
-            refuse(format!(
-                "its Source `{source}` is not the stream of a table of this stack; \
-                 devstack carries the streams of the template's tables only"
-            ))
-        })?;
-
-    let target = text("/Target")?.ok_or_else(|| refuse("it has no Target".into()))?;
-    let (topic, topic_physical) = stack.find(Kind::Topic, "Ref", &target).ok_or_else(|| {
-        refuse(format!(
-            "its Target `{target}` is not a topic of this stack; \
-                 devstack delivers to the template's SNS topics only"
-        ))
-    })?;
-    let fifo = topic
-        .property("FifoTopic")
-        .and_then(|v| scalar_string(v).ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    if fifo {
-        return Err(refuse(format!(
-            "its Target `{}` is a FIFO topic, which devstack's pipes do not publish to",
-            topic.logical_id
-        )));
-    }
-    let topic_name = topic_physical
-        .attributes
-        .get("TopicName")
-        .cloned()
-        .unwrap_or_else(|| target.rsplit(':').next().unwrap_or_default().to_owned());
-
-    for (section, allowed) in [
-        (
-            "SourceParameters",
-            &["FilterCriteria", "DynamoDBStreamParameters"][..],
-        ),
-        ("TargetParameters", &["InputTemplate"][..]),
-    ] {
-        if let Some(Value::Object(map)) = resource.property(section)
-            && let Some(other) = map.keys().find(|k| !allowed.contains(&k.as_str()))
-        {
-            return Err(refuse(format!(
-                "{section}.{other} does not apply to a DynamoDB stream source and an SNS \
-                 target (devstack reads {})",
-                allowed.join(", ")
-            )));
-        }
-    }
-
-    let mut filters = Vec::new();
-    if let Some(list) = at("/SourceParameters/FilterCriteria/Filters")? {
-        let Value::Array(list) = list else {
-            return Err(refuse(
-                "SourceParameters.FilterCriteria.Filters is not a list".into(),
-            ));
-        };
-        for (i, filter) in list.iter().enumerate() {
-            let location = format!("SourceParameters.FilterCriteria.Filters[{i}].Pattern");
-            let pattern = match filter.get("Pattern") {
-                Some(Value::String(text)) => EventPattern::parse(text),
-                Some(value @ Value::Object(_)) => EventPattern::from_value(value),
-                _ => return Err(refuse(format!("{location} is missing or not JSON text"))),
-            };
-            filters.push(pattern.map_err(|e| refuse(format!("{location}: {e}")))?);
-        }
-    }
-
-    let parameters = "/SourceParameters/DynamoDBStreamParameters";
-    let starting_position = match text(&format!("{parameters}/StartingPosition"))?.as_deref() {
-        Some("TRIM_HORIZON") => StartingPosition::TrimHorizon,
-        Some("LATEST") => StartingPosition::Latest,
-        Some(other) => {
-            return Err(refuse(format!(
-                "SourceParameters.DynamoDBStreamParameters.StartingPosition `{other}` \
-                 is neither TRIM_HORIZON nor LATEST"
-            )));
-        }
-        None => {
-            return Err(refuse(
-                "SourceParameters.DynamoDBStreamParameters.StartingPosition is missing \
-                 (a DynamoDB stream source needs one)"
-                    .into(),
-            ));
-        }
-    };
-    let batch_size = match text(&format!("{parameters}/BatchSize"))? {
-        None => 10,
-        Some(size) => size.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-            refuse(format!(
-                "SourceParameters.DynamoDBStreamParameters.BatchSize `{size}` is not a positive whole number"
-            ))
-        })?,
-    };
-
-    let input_template = text("/TargetParameters/InputTemplate")?
-        .map(|t| InputTemplate::parse(&t))
-        .transpose()
-        .map_err(|e| refuse(format!("TargetParameters.InputTemplate: {e}")))?;
-
-    Ok(Some(Pipe {
-        logical_id: id.to_owned(),
-        name: resource_name(context, resource)?,
-        table,
-        table_name,
-        stream_arn: source,
-        topic: topic.logical_id.clone(),
-        topic_name,
-        topic_arn: target,
-        starting_position,
-        batch_size,
-        filters,
-        input_template,
-    }))
-}
-
-/// `/A/B/C` -> `A.B.C`, for messages.
-fn dotted(pointer: &str) -> String {
-    pointer.trim_start_matches('/').replace('/', ".")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::{Context, Physical};
-    use crate::template::Template;
 
-    const TEMPLATE: &str = r#"
-Resources:
-  T:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      TableName: s-t
-  Other:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      TableName: s-other
-  Events:
-    Type: AWS::SNS::Topic
-    Properties:
-      TopicName: s-events
-  Q:
-    Type: AWS::SQS::Queue
-  Role:
-    Type: AWS::IAM::Role
-  P:
-    Type: AWS::Pipes::Pipe
-    Properties:
-      Name: s-p
-      RoleArn: !GetAtt Role.Arn
-      Source: !GetAtt T.StreamArn
-      SourceParameters:
-        FilterCriteria:
-          Filters:
-            - Pattern: '{"eventName":["INSERT"]}'
-        DynamoDBStreamParameters:
-          StartingPosition: LATEST
-          BatchSize: 5
-      Target: !Ref Events
-      TargetParameters:
-        InputTemplate: "<$.dynamodb.NewImage.event.S>"
-"#;
-
-    const STREAM: &str = "arn:aws:dynamodb:ap-northeast-2:123456789012:table/s-t/stream/1";
-
-    /// A stack as deploy would leave it, without the emulator.
-    fn stack_with(edit: impl FnOnce(&mut String)) -> Stack {
-        let mut text = TEMPLATE.to_owned();
-        edit(&mut text);
-        let template = Template::parse(&text, "t.yaml").expect("parses");
-        let mut context = Context::new(
-            &template,
-            "s",
-            "ap-northeast-2",
-            "123456789012",
-            &BTreeMap::new(),
-        );
-        context.insert("T", Physical::new("s-t").with("StreamArn", STREAM));
-        context.insert("Other", Physical::new("s-other"));
-        context.insert(
-            "Events",
-            Physical::new("arn:aws:sns:ap-northeast-2:123456789012:s-events")
-                .with("TopicName", "s-events"),
-        );
-        context.insert(
-            "Q",
-            Physical::new("http://q/s-q")
-                .with("Arn", "arn:aws:sqs:ap-northeast-2:123456789012:s-q"),
-        );
-        Stack::assembled(template, context, "http://127.0.0.1:1")
-    }
-
-    fn read(stack: &Stack) -> Result<Option<Pipe>> {
-        read_pipe(stack, stack.template().resource("P").expect("P"))
+    /// Entries from `messages`: `Some(body)` a message, `None` a dropped record.
+    fn entries(messages: &[Option<&str>]) -> Vec<Entry> {
+        messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Entry {
+                sequence: (i + 1).to_string(),
+                message: m.map(str::to_owned),
+            })
+            .collect()
     }
 
     #[test]
-    fn a_pipe_is_read_from_the_template_with_its_resources_resolved() {
-        // GIVEN a pipe from a table's stream to a topic
-        let stack = stack_with(|_| {});
+    fn a_batch_holds_at_most_the_batch_size_and_covers_the_dropped_records_around_it() {
+        // GIVEN five messages with dropped records before, among and after them
+        let page = entries(&[
+            None,
+            Some("a"),
+            None,
+            Some("b"),
+            Some("c"),
+            None,
+            Some("d"),
+            Some("e"),
+        ]);
 
-        // WHEN it is read
-        let pipe = read(&stack).expect("readable").expect("running");
+        // WHEN batches of at most three are cut
+        let first = next_batch(&page, 0, 3, usize::MAX);
+        let second = next_batch(&page, first.1, 3, usize::MAX);
 
-        // THEN source, target and parameters are the template's
-        assert_eq!(pipe.name, "s-p");
-        assert_eq!(
-            (pipe.table.as_str(), pipe.table_name.as_str()),
-            ("T", "s-t")
-        );
-        assert_eq!(pipe.stream_arn, STREAM);
-        assert_eq!(
-            (pipe.topic.as_str(), pipe.topic_name.as_str()),
-            ("Events", "s-events")
-        );
-        assert_eq!(pipe.starting_position, StartingPosition::Latest);
-        assert_eq!(pipe.batch_size, 5);
-        assert_eq!(pipe.filters.len(), 1);
-        assert!(pipe.input_template.is_some());
+        // THEN the first has a, b, c and the dropped records up to d; the second
+        // the rest
+        assert_eq!(first, (vec![1, 3, 4], 6));
+        assert_eq!(second, (vec![6, 7], 8));
     }
 
     #[test]
-    fn what_devstack_cannot_run_is_refused_naming_the_pipe() {
-        // GIVEN pipes devstack cannot run as the cloud would
-        let cases: [(&str, &str, &str); 7] = [
-            (
-                "Source: !GetAtt T.StreamArn",
-                "Source: !GetAtt Q.Arn",
-                "is not the stream",
-            ),
-            (
-                "Target: !Ref Events",
-                "Target: !GetAtt Q.Arn",
-                "is not a topic",
-            ),
-            (
-                r#"'{"eventName":["INSERT"]}'"#,
-                r#"'{"n":[{"numeric":[">",1]}]}'"#,
-                "numeric",
-            ),
-            (
-                "StartingPosition: LATEST",
-                "StartingPosition: AT_TIMESTAMP",
-                "AT_TIMESTAMP",
-            ),
-            (
-                "InputTemplate: \"<$.dynamodb.NewImage.event.S>\"",
-                "InputTemplate: \"<aws.pipes.event.json>\"",
-                "aws.pipes.event.json",
-            ),
-            (
-                "      Target: !Ref Events",
-                "      Enrichment: arn:aws:lambda:x\n      Target: !Ref Events",
-                "Enrichment",
-            ),
-            (
-                "        InputTemplate:",
-                "        SqsQueueParameters: {}\n        InputTemplate:",
-                "SqsQueueParameters",
-            ),
-        ];
-        for (from, to, named) in cases {
-            let stack = stack_with(|t| *t = t.replace(from, to));
-
-            // WHEN it is read
-            let err = read(&stack).expect_err(to).to_string();
-
-            // THEN the error names the pipe and what cannot be emulated
-            assert!(err.contains("`P`"), "{err}");
-            assert!(err.contains(named), "{err}");
-        }
+    fn a_page_of_dropped_records_is_one_empty_batch() {
+        let page = entries(&[None, None]);
+        assert_eq!(next_batch(&page, 0, 10, usize::MAX), (vec![], 2));
     }
 
     #[test]
-    fn a_stopped_pipe_is_left_out_and_batch_size_defaults_to_ten() {
-        let stopped = stack_with(|t| t.push_str("      DesiredState: STOPPED\n"));
-        assert!(read(&stopped).expect("readable").is_none());
-        let default = stack_with(|t| *t = t.replace("          BatchSize: 5\n", ""));
-        assert_eq!(
-            read(&default)
-                .expect("readable")
-                .expect("running")
-                .batch_size,
-            10
-        );
+    fn a_batch_stops_short_of_the_byte_limit_and_an_oversized_message_goes_alone() {
+        // GIVEN messages of 4, 4, 9 and 1 bytes, and a limit of 8 bytes a batch
+        let page = entries(&[Some("aaaa"), Some("bbbb"), Some("ccccccccc"), Some("d")]);
+
+        // WHEN batches are cut
+        let first = next_batch(&page, 0, 10, 8);
+        let second = next_batch(&page, first.1, 10, 8);
+        let third = next_batch(&page, second.1, 10, 8);
+
+        // THEN the limit splits them, and the 9-byte message is sent by itself
+        // (for the target to refuse, so the pipe stops at its record)
+        assert_eq!(first, (vec![0, 1], 2));
+        assert_eq!(second, (vec![2], 3));
+        assert_eq!(third, (vec![3], 4));
+    }
+
+    #[test]
+    fn a_queue_batch_is_limited_by_sqs_request_size_and_a_topic_batch_is_not() {
+        let queue = Target::Queue {
+            logical_id: "Q".into(),
+            name: "s-q".into(),
+            url: "http://q/s-q".into(),
+            arn: "arn:aws:sqs:ap-northeast-2:123456789012:s-q".into(),
+        };
+        let topic = Target::Topic {
+            logical_id: "T".into(),
+            name: "s-t".into(),
+            arn: "arn:aws:sns:ap-northeast-2:123456789012:s-t".into(),
+        };
+        assert_eq!(queue.batch_bytes(), 1_048_576);
+        assert_eq!(topic.batch_bytes(), usize::MAX);
+        assert_eq!(topic.to_string(), "topic s-t");
     }
 }

@@ -76,15 +76,17 @@ pub struct SqsSource {
 }
 
 impl SqsSource {
-    /// The SQS events of `function` (logical id or binary name). An event devstack
-    /// cannot feed as Lambda would (a queue outside the stack, a filter) is an
+    /// The SQS events of `function` (logical id or binary name), one source per
+    /// event, ordered by event name. An event devstack cannot feed as Lambda
+    /// would (a queue outside the stack, a filter) is an
     /// [`Error::CannotEmulate`] naming the function; disabled events are left out.
     pub fn for_function(stack: &Stack, sdk: &SdkConfig, function: &str) -> Result<Vec<SqsSource>> {
         let resource = stack.template().function(function)?;
         read_sources(stack, sdk, resource)
     }
 
-    /// The SQS events of every function of the stack.
+    /// The SQS events of every function of the stack: every queue of every
+    /// function, what `cargo dev` polls (one task per source).
     pub fn all(stack: &Stack, sdk: &SdkConfig) -> Result<Vec<SqsSource>> {
         let mut sources = Vec::new();
         for function in stack.template().of_kind(Kind::Function) {
@@ -448,6 +450,9 @@ fn read_sources(stack: &Stack, sdk: &SdkConfig, function: &Resource) -> Result<V
             sqs: aws_sdk_sqs::Client::new(sdk),
         });
     }
+    // By event name whatever order the template's map keeps, so callers can
+    // rely on it.
+    sources.sort_by(|a, b| a.event.cmp(&b.event));
     Ok(sources)
 }
 

@@ -24,7 +24,8 @@ pub enum Kind {
     Topic,
     /// `AWS::SQS::Queue`: created.
     Queue,
-    /// `AWS::SecretsManager::Secret`: created (without a value).
+    /// `AWS::SecretsManager::Secret`: created, with its `SecretString` or a
+    /// value made for its `GenerateSecretString`, else without a value.
     Secret,
     /// `AWS::SNS::Subscription`: created.
     Subscription,

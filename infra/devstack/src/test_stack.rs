@@ -6,7 +6,8 @@
 //!
 //! Events reach the events topic as in the cloud: through the outbox. Functions
 //! write them as items of their tables, and the stack's pipes ([`Pipes`]) carry
-//! them from the tables' streams to the topic whenever a test reads the events
+//! them from the tables' streams to the pipes' targets (the events topic, and
+//! queues such as alert-sms's delivery queue) whenever a test reads the events
 //! ([`TestStack::events`]) or asks for it ([`TestStack::carry_events`]).
 
 use std::collections::BTreeMap;
@@ -187,10 +188,11 @@ impl TestStack {
         &self.pipes
     }
 
-    /// Carries the outbox items written so far to the events topic, as the
-    /// cloud's pipes do: one [`Pipes::pump`]. Returns how many messages were
-    /// published. [`TestStack::events`] does this itself; this is for tests that
-    /// want to control when carrying happens.
+    /// Carries the outbox items written so far to the pipes' targets (topics
+    /// and queues), as the cloud's pipes do: one [`Pipes::pump`]. Returns how
+    /// many messages were sent. [`TestStack::events`] does this itself; this is
+    /// for tests that want to control when carrying happens (a queue target's
+    /// messages are then read by the queue's [`SqsSource`]).
     ///
     /// # Panics
     ///
@@ -266,8 +268,8 @@ impl TestStack {
     }
 
     /// The SQS event sources of `function` (binary name or logical id): its
-    /// queues of this stack, to feed to an in-process handler with
-    /// [`SqsSource::poll_once`].
+    /// queues of this stack, one per `Type: SQS` event, ordered by event name,
+    /// to feed to an in-process handler with [`SqsSource::poll_once`].
     ///
     /// # Panics
     ///
@@ -277,6 +279,24 @@ impl TestStack {
             Ok(sources) => sources,
             Err(e) => panic!("devstack: no SQS sources for `{function}`: {e}"),
         }
+    }
+
+    /// The SQS event `event` (its name under `Events`: `DomainEvents`) of
+    /// `function`: one of [`TestStack::sqs_sources`], picked by name, for a
+    /// function fed by more than one queue.
+    ///
+    /// # Panics
+    ///
+    /// When the function has no such SQS event (the message lists those it has).
+    pub fn sqs_source(&self, function: &str, event: &str) -> SqsSource {
+        let sources = self.sqs_sources(function);
+        let names: Vec<String> = sources.iter().map(|s| s.event.clone()).collect();
+        sources
+            .into_iter()
+            .find(|s| s.event == event)
+            .unwrap_or_else(|| {
+                panic!("devstack: `{function}` has no SQS event `{event}` (it has {names:?})")
+            })
     }
 
     /// Every message published to the events topic so far, bodies parsed as JSON:

@@ -7,13 +7,11 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use devstack::{Delivered, SqsSource, TestStack};
 use serde_json::{Value, json};
 
-/// The alert-sms queue of a fresh stack, with a visibility timeout of one second
-/// so that retries show quickly.
+/// The domain events queue of alert-sms in a fresh stack, with a visibility
+/// timeout of one second so that retries show quickly.
 async fn alert_sms_queue() -> (TestStack, SqsSource, aws_sdk_sqs::Client) {
     let stack = TestStack::new().await;
-    let mut sources = stack.sqs_sources("alert-sms");
-    assert_eq!(sources.len(), 1, "alert-sms has one SQS event");
-    let source = sources.remove(0);
+    let source = stack.sqs_source("alert-sms", "DomainEvents");
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk_config().await);
     sqs.set_queue_attributes()
         .queue_url(&source.queue_url)
@@ -57,6 +55,7 @@ async fn the_alert_sms_source_is_read_from_the_template() {
     let (stack, source, _) = alert_sms_queue().await;
     assert_eq!(source.function, "AlertSmsFunction");
     assert_eq!(source.binary, "alert-sms");
+    assert_eq!(source.event, "DomainEvents");
     assert_eq!(
         source.queue_name,
         format!("{}-alert-sms-events", stack.name())
@@ -325,4 +324,129 @@ async fn run_invokes_the_function_through_the_invoke_api_of_cargo_lambda_watch()
     }
     running.abort();
     assert_eq!(remaining, Some(0), "the message was deleted");
+}
+
+/// A function fed by two queues, as alert-sms is (domain events and deliveries).
+const TWO_QUEUES_TEMPLATE: &str = r#"
+Resources:
+  First:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-first"
+  Second:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-second"
+  TexterFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: texter
+    Properties:
+      CodeUri: ..
+      Events:
+        Work:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Second.Arn
+            BatchSize: 5
+            FunctionResponseTypes:
+              - ReportBatchItemFailures
+            ScalingConfig:
+              MaximumConcurrency: 50
+        Events:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt First.Arn
+            BatchSize: 10
+            FunctionResponseTypes:
+              - ReportBatchItemFailures
+"#;
+
+#[tokio::test]
+async fn a_function_with_two_sqs_events_is_fed_from_both_queues() {
+    use devstack::deploy;
+    use devstack::template::Template;
+
+    // GIVEN a function with two SQS events, a message waiting in each queue
+    let emulator = tokio::task::spawn_blocking(devstack::emulator::shared)
+        .await
+        .expect("joined")
+        .expect("the emulator runs");
+    let sdk = deploy::sdk_config(emulator.endpoint()).await;
+    let template = Template::parse(TWO_QUEUES_TEMPLATE, "two.yaml").expect("parses");
+    let name = format!("two{}", std::process::id());
+    let stack = deploy::deploy(
+        &sdk,
+        template,
+        &name,
+        emulator.endpoint(),
+        &Default::default(),
+    )
+    .await
+    .expect("deployed");
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    for (queue, body) in [("First", "to first"), ("Second", "to second")] {
+        sqs.send_message()
+            .queue_url(&stack.physical(queue).expect("queue").reference)
+            .message_body(body)
+            .send()
+            .await
+            .expect("sent");
+    }
+
+    // WHEN its sources are read, as tests (`TestStack::sqs_sources`) and
+    // `cargo dev` (`SqsSource::all`, one poller each) read them
+    let sources = SqsSource::for_function(&stack, &sdk, "texter").expect("feedable");
+    let all = SqsSource::all(&stack, &sdk).expect("feedable");
+
+    // THEN there is one per event, ordered by event name, each with its own
+    // queue and settings
+    let read: Vec<(&str, &str, usize)> = sources
+        .iter()
+        .map(|s| (s.event.as_str(), s.queue.as_str(), s.batch_size))
+        .collect();
+    assert_eq!(read, vec![("Events", "First", 10), ("Work", "Second", 5)]);
+    let everywhere: Vec<&str> = all.iter().map(|s| s.queue.as_str()).collect();
+    assert_eq!(everywhere, vec!["First", "Second"]);
+    // AND each feeds the function its own queue's message
+    for (source, expected) in sources.iter().zip(["to first", "to second"]) {
+        let arn = source.queue_arn.clone();
+        let delivered = source
+            .poll_once(1, |event| async move {
+                let records = event["Records"].as_array().cloned().unwrap_or_default();
+                assert_eq!(records.len(), 1, "{event}");
+                assert_eq!(records[0]["body"], expected);
+                assert_eq!(records[0]["eventSourceARN"], json!(arn));
+                Ok(Value::Null)
+            })
+            .await
+            .expect("polled");
+        assert_eq!((delivered.received, delivered.deleted), (1, 1));
+    }
+}
+
+#[tokio::test]
+async fn every_sqs_event_of_alert_sms_can_be_fed_on_a_test_stack() {
+    // GIVEN the workspace template's alert-sms
+    let stack = TestStack::new().await;
+
+    // WHEN its sources are read
+    let sources = stack.sqs_sources("alert-sms");
+
+    // THEN its domain events are among them, and each source has a queue of
+    // this stack that it can poll
+    assert!(
+        sources.iter().any(|s| s.event == "DomainEvents"),
+        "{sources:?}"
+    );
+    for source in &sources {
+        assert!(source.queue_name.starts_with(stack.name()), "{source:?}");
+        let polled = source
+            .poll_once(0, |_| async { panic!("the queue is empty") })
+            .await
+            .expect("polled");
+        assert_eq!(polled, Delivered::default());
+    }
 }

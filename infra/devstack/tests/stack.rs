@@ -185,3 +185,99 @@ async fn conditional_writes_are_atomic_under_concurrency_as_in_dynamodb() {
         assert_eq!(passed, 5, "counter {counter}");
     }
 }
+
+/// A generated secret, as the template's cursor key, beside one left empty.
+const SECRETS_TEMPLATE: &str = r#"
+Resources:
+  CursorSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: !Sub "${AWS::StackName}-cursor"
+      GenerateSecretString:
+        PasswordLength: 64
+        ExcludePunctuation: true
+  EmptySecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: !Sub "${AWS::StackName}-empty"
+"#;
+
+#[tokio::test]
+async fn a_secret_with_generate_secret_string_gets_a_fresh_random_value_per_stack() {
+    use devstack::deploy;
+    use devstack::template::Template;
+
+    // GIVEN the template deployed as two stacks
+    let emulator = tokio::task::spawn_blocking(devstack::emulator::shared)
+        .await
+        .expect("joined")
+        .expect("the emulator runs");
+    let sdk = deploy::sdk_config(emulator.endpoint()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let mut values = Vec::new();
+    for n in 1..=2 {
+        let template = Template::parse(SECRETS_TEMPLATE, "secrets.yaml").expect("parses");
+        let name = format!("sec{n}x{}", std::process::id());
+        let stack = deploy::deploy(
+            &sdk,
+            template,
+            &name,
+            emulator.endpoint(),
+            &Default::default(),
+        )
+        .await
+        .expect("deployed");
+
+        // WHEN their secrets are read
+        let generated = secrets
+            .get_secret_value()
+            .secret_id(&stack.physical("CursorSecret").expect("secret").reference)
+            .send()
+            .await
+            .expect("the generated secret has a value");
+        let empty = secrets
+            .get_secret_value()
+            .secret_id(&stack.physical("EmptySecret").expect("secret").reference)
+            .send()
+            .await;
+
+        // THEN the generated one holds 64 letters and digits, and the other none
+        let value = generated.secret_string().unwrap_or_default().to_owned();
+        assert_eq!(value.len(), 64, "{value}");
+        assert!(value.chars().all(|c| c.is_ascii_alphanumeric()), "{value}");
+        assert!(empty.is_err(), "a secret without a value: {empty:?}");
+        values.push(value);
+    }
+    // AND each stack has its own value
+    assert_ne!(values[0], values[1]);
+}
+
+#[tokio::test]
+async fn the_alert_sms_cursor_secret_is_generated_for_each_test_stack() {
+    // GIVEN two stacks of the workspace template
+    let (a, b) = (TestStack::new().await, TestStack::new().await);
+    let secrets = aws_sdk_secretsmanager::Client::new(&a.sdk_config().await);
+
+    // WHEN alert-sms's cursor secret is read in each
+    let mut values = Vec::new();
+    for stack in [&a, &b] {
+        let id = stack
+            .env("alert-sms")
+            .get("CURSOR_SECRET_ID")
+            .expect("CURSOR_SECRET_ID");
+        let value = secrets
+            .get_secret_value()
+            .secret_id(&id)
+            .send()
+            .await
+            .expect("the secret has a value");
+        values.push(value.secret_string().unwrap_or_default().to_owned());
+    }
+
+    // THEN each holds its own 64 letters and digits, as the template asks
+    for value in &values {
+        assert_eq!(value.len(), 64, "{value}");
+        assert!(value.chars().all(|c| c.is_ascii_alphanumeric()), "{value}");
+    }
+    assert_ne!(values[0], values[1]);
+}

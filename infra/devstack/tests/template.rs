@@ -1,6 +1,6 @@
 //! The template reader and resolver, without the emulator.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use devstack::deploy::{local_parameters, resource_name};
 use devstack::resolve::{Context, Physical};
@@ -261,31 +261,207 @@ fn the_local_router_serves_exactly_the_template_routes() {
     assert_eq!(watch_routes(), expected);
 }
 
+/// `(METHOD, path)` of a function's HttpApi events that opt out of the authorizer.
+fn open_routes(template: &Template, function: &str) -> BTreeSet<(String, String)> {
+    let function = template.function(function).expect(function);
+    let Some(Value::Object(events)) = function.property("Events") else {
+        panic!("{} has events", function.logical_id);
+    };
+    events
+        .values()
+        .filter(|e| e["Type"] == "HttpApi" && e["Properties"]["Auth"]["Authorizer"] == "NONE")
+        .map(|e| {
+            let p = &e["Properties"];
+            let method = p["Method"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            (method, p["Path"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+fn routes(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    list.iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect()
+}
+
 #[test]
 fn routes_that_need_no_token_opt_out_of_the_authorizer() {
     let template = workspace_template();
-    let function = template.function("login").expect("login");
-    let Some(Value::Object(events)) = function.property("Events") else {
-        panic!("LoginFunction has events");
-    };
-    let open: Vec<&str> = events
-        .values()
-        .filter(|e| e["Properties"]["Auth"]["Authorizer"] == "NONE")
-        .map(|e| e["Properties"]["Path"].as_str().unwrap_or_default())
+    // THEN exactly these routes are public; every other route needs a token
+    assert_eq!(
+        open_routes(&template, "login"),
+        routes(&[
+            ("POST", "/v1/auth/signup"),
+            ("POST", "/v1/auth/login"),
+            ("POST", "/v1/auth/login/otp"),
+            ("POST", "/v1/auth/login/device/challenge"),
+            ("POST", "/v1/auth/login/device"),
+            ("POST", "/v1/auth/login/pattern"),
+            ("POST", "/v1/auth/token"),
+            ("POST", "/v1/auth/logout"),
+            ("GET", "/.well-known/jwks.json"),
+            ("GET", "/.well-known/openid-configuration"),
+        ])
+    );
+    assert_eq!(
+        open_routes(&template, "certificate"),
+        routes(&[
+            ("GET", "/v1/certificates/{issueNumber}/verification"),
+            ("POST", "/v1/certificates/verify"),
+            ("GET", "/v1/certificates/keys"),
+        ])
+    );
+    // Reading issued alerts is public (api.md); issuing, approving and
+    // subscribing are not.
+    assert_eq!(
+        open_routes(&template, "alert-sms"),
+        routes(&[("GET", "/v1/alerts"), ("GET", "/v1/alerts/{alertId}")])
+    );
+}
+
+#[test]
+fn alert_sms_environment_names_every_resource_it_uses() {
+    let template = workspace_template();
+    let function = template.function("alert-sms").expect("alert-sms");
+    let names: Vec<String> = template
+        .function_environment(function)
+        .into_keys()
         .collect();
-    for path in [
-        "/v1/auth/signup",
-        "/v1/auth/login",
-        "/v1/auth/login/otp",
-        "/v1/auth/login/device/challenge",
-        "/v1/auth/login/device",
-        "/v1/auth/login/pattern",
-        "/v1/auth/token",
-        "/v1/auth/logout",
-        "/.well-known/jwks.json",
-        "/.well-known/openid-configuration",
-    ] {
-        assert!(open.contains(&path), "{path} needs no token");
+    assert_eq!(
+        names,
+        [
+            "ALERTS_TOPIC_ARN",
+            "ALERT_DELIVERY_QUEUE_URL",
+            "ALERT_SMS_TABLE",
+            "CURSOR_SECRET_ID",
+            "LOGIN_TABLE",
+            "RUST_LOG",
+            "TOKEN_ISSUER",
+        ]
+    );
+}
+
+/// Lambda's default when a function sets no `Timeout`.
+const DEFAULT_TIMEOUT_SECONDS: u64 = 3;
+
+#[test]
+fn sqs_event_queues_outlast_six_function_timeouts() {
+    // GIVEN every SQS event of every function
+    let template = workspace_template();
+    let mut checked = 0;
+    for function in template.of_kind(Kind::Function) {
+        let timeout = function
+            .property("Timeout")
+            .map(|t| t.as_u64().expect("Timeout is a number"))
+            .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        let Some(Value::Object(events)) = function.property("Events") else {
+            continue;
+        };
+        for (name, event) in events.iter().filter(|(_, e)| e["Type"] == "SQS") {
+            let queue = match &event["Properties"]["Queue"]["Fn::GetAtt"] {
+                Value::Array(parts) if parts.len() == 2 && parts[1] == "Arn" => {
+                    parts[0].as_str().unwrap_or_default()
+                }
+                other => panic!("{name}: Queue is not a queue of the template: {other}"),
+            };
+            let queue = template.resource(queue).expect(queue);
+            assert_eq!(queue.kind, Kind::Queue, "{name}");
+            // THEN its queue hides a message for at least six timeouts, as
+            // Lambda advises (retries and batching windows), so that a message
+            // being handled is not delivered twice at once
+            let visibility = queue
+                .property("VisibilityTimeout")
+                .and_then(Value::as_u64)
+                .unwrap_or(30);
+            assert!(
+                visibility >= 6 * timeout,
+                "{}: {} hides messages {visibility} s, under 6 x {timeout} s",
+                function.logical_id,
+                queue.logical_id
+            );
+            checked += 1;
+        }
     }
-    assert_eq!(open.len(), 10, "every other route needs a token: {open:?}");
+    assert!(checked >= 2, "alert-sms's queues are checked");
+}
+
+/// IAM's resource match: `*` any run of characters, `?` any one.
+fn iam_matches(pattern: &str, resource: &str) -> bool {
+    fn go(p: &[char], r: &[char]) -> bool {
+        match p.split_first() {
+            None => r.is_empty(),
+            Some(('*', rest)) => (0..=r.len()).any(|i| go(rest, &r[i..])),
+            Some((c, rest)) => r
+                .split_first()
+                .is_some_and(|(d, r)| (*c == '?' || c == d) && go(rest, r)),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let r: Vec<char> = resource.chars().collect();
+    go(&p, &r)
+}
+
+#[test]
+fn alert_sms_publishes_texts_and_alerts_but_no_other_topic() {
+    // GIVEN alert-sms's statements about sns:Publish, resolved under stack `s1`
+    let template = workspace_template();
+    let mut context = context_for(&template, "s1");
+    let topic = |name: &str| format!("arn:aws:sns:{REGION}:{ACCOUNT_ID}:s1-{name}");
+    context.insert("AlertsTopic", Physical::new(topic("alerts")));
+    let function = template.function("alert-sms").expect("alert-sms");
+    let policies = function.property("Policies").expect("Policies");
+    let statements: Vec<Value> = policies
+        .as_array()
+        .expect("a list of policies")
+        .iter()
+        .flat_map(|p| p["Statement"].as_array().cloned().unwrap_or_default())
+        .filter(|s| {
+            let actions = match &s["Action"] {
+                Value::Array(a) => a.clone(),
+                one => vec![one.clone()],
+            };
+            actions.iter().any(|a| a == "sns:Publish" || a == "sns:*")
+        })
+        .map(|s| context.resolve(&s).expect("resolves"))
+        .collect();
+    assert!(!statements.is_empty());
+
+    // WHEN Publish is evaluated as IAM does (an explicit Deny wins over any Allow)
+    let list = |v: &Value| match v {
+        Value::Null => None,
+        Value::Array(a) => Some(a.iter().map(|x| x.as_str().unwrap().to_owned()).collect()),
+        one => Some(vec![one.as_str().unwrap().to_owned()]),
+    };
+    let applies = |statement: &Value, resource: &str| {
+        assert!(statement.get("Condition").is_none(), "{statement}");
+        match (
+            list(&statement["Resource"]),
+            list(&statement["NotResource"]),
+        ) {
+            (Some(r), None) => r.iter().any(|p| iam_matches(p, resource)),
+            (None, Some(n)) => !n.iter().any(|p| iam_matches(p, resource)),
+            _ => panic!("Resource or NotResource: {statement}"),
+        }
+    };
+    let allowed = |resource: &str| {
+        let effect = |e: &str| {
+            statements
+                .iter()
+                .any(|s| s["Effect"] == e && applies(s, resource))
+        };
+        effect("Allow") && !effect("Deny")
+    };
+
+    // THEN the alerts topic and phone numbers (no topic ARN) are allowed, and
+    // no other topic or platform endpoint, of this account or another
+    assert!(allowed(&topic("alerts")));
+    assert!(allowed("+821012345678"));
+    assert!(!allowed(&topic("events")));
+    assert!(!allowed("arn:aws:sns:us-east-1:210987654321:s1-alerts"));
+    assert!(!allowed(&format!(
+        "arn:aws:sns:{REGION}:{ACCOUNT_ID}:endpoint/GCM/app/0a1b2c"
+    )));
 }
