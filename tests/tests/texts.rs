@@ -67,7 +67,7 @@ async fn a_device_registered_on_the_phone_texts_that_citizen_even_when_login_sto
     assert_eq!(stack.carry_events().await, 0, "carried once");
 
     // AND alert-sms, fed from its queue over the Invoke API, texts that phone once
-    let source = stack.sqs_sources("alert-sms").remove(0);
+    let source = stack.sqs_source("alert-sms", "DomainEvents");
     let invoke_url = sms_runtime.invoke_url();
     let delivered = source
         .poll_once(5, |event| async move {

@@ -123,7 +123,7 @@ async fn main() {
     // Change -> text, carried as `cargo dev` carries it.
     let pipes = Arc::new(devstack::pipes::Pipes::from_stack(stack.stack(), &sdk).unwrap());
     let carrying = tokio::spawn(pipes.run(Duration::from_millis(250)));
-    let source = stack.sqs_sources("alert-sms").remove(0);
+    let source = stack.sqs_source("alert-sms", "DomainEvents");
     let mut delays = Vec::new();
     let device_key = {
         use p256::pkcs8::EncodePublicKey;

@@ -1,6 +1,7 @@
 //! At most one text per event: a claim item per `eventId` in the alert-sms table
 //! (`pk` `SMS#<eventId>`, `sk` `SMS`), written with a condition before the text
-//! is published.
+//! is published. The publication of an alert to the `alerts` topic is claimed
+//! the same way (`PUBLISH#<eventId>` / `PUBLISH`).
 //!
 //! The claim is taken `sending`, becomes `sent` (with the SNS message id) once
 //! SNS accepted the text, or is given back when the publish failed, so that a
@@ -11,36 +12,23 @@
 //! worse than the rare lost one. Neither the number nor the text is stored.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+
+pub use crate::db::StoreError;
+use crate::db::is_condition_failed;
 
 /// How long a claim is kept (30 days): beyond any redelivery of SQS (4 days
 /// here, 14 at most) and any replay of the outbox (3 days).
 pub const CLAIM_RETENTION_SECS: i64 = 30 * 86_400;
 
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-#[error("dynamodb: {0}")]
-pub struct StoreError(String);
-
-impl StoreError {
-    fn sdk<E, R>(e: SdkError<E, R>) -> Self
-    where
-        E: std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        Self(DisplayErrorContext(e).to_string())
-    }
-}
-
 /// A claim as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Claim {
-    /// `SMS#<eventId>`.
+    /// `SMS#<eventId>` (or `PUBLISH#<eventId>`).
     pub pk: String,
-    /// `SMS`.
+    /// `SMS` (or `PUBLISH`).
     pub sk: String,
     /// The event type.
     pub event_type: String,
@@ -62,28 +50,34 @@ pub struct Claim {
     pub ttl: i64,
 }
 
-/// The key of the claim of `event_id`.
-fn key(event_id: &str) -> [(String, AttributeValue); 2] {
-    [
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("SMS#{event_id}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S("SMS".to_owned())),
-    ]
-}
-
-/// The claims of one table.
+/// The claims of one kind in one table.
 #[derive(Debug, Clone)]
 pub struct Claims {
     db: Client,
     table: String,
+    kind: &'static str,
 }
 
 impl Claims {
-    /// Claims in `table`.
+    /// The text claims (`SMS`) in `table`.
     pub fn new(db: Client, table: String) -> Self {
-        Self { db, table }
+        Self::of_kind(db, table, "SMS")
+    }
+
+    /// The claims of `kind` (`SMS`, `PUBLISH`) in `table`.
+    pub fn of_kind(db: Client, table: String, kind: &'static str) -> Self {
+        Self { db, table, kind }
+    }
+
+    /// The key of the claim of `event_id`.
+    fn key(&self, event_id: &str) -> [(String, AttributeValue); 2] {
+        [
+            (
+                "pk".to_owned(),
+                AttributeValue::S(format!("{}#{event_id}", self.kind)),
+            ),
+            ("sk".to_owned(), AttributeValue::S(self.kind.to_owned())),
+        ]
     }
 
     /// Takes the claim of `event_id`: `Some(claim id)`, or `None` when it is
@@ -96,8 +90,8 @@ impl Claims {
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         let claim = Claim {
-            pk: format!("SMS#{event_id}"),
-            sk: "SMS".into(),
+            pk: format!("{}#{event_id}", self.kind),
+            sk: self.kind.into(),
             event_type: event_type.into(),
             user_id: user_id.into(),
             status: "sending".into(),
@@ -107,7 +101,7 @@ impl Claims {
             message_id: None,
             ttl: now + CLAIM_RETENTION_SECS,
         };
-        let item = serde_dynamo::to_item(&claim).map_err(|e| StoreError(e.to_string()))?;
+        let item = crate::db::to_item(&claim)?;
         let result = self
             .db
             .put_item()
@@ -134,7 +128,7 @@ impl Claims {
         self.db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(event_id).into()))
+            .set_key(Some(self.key(event_id).into()))
             .update_expression("SET #status = :sent, sentAt = :now, messageId = :message")
             .condition_expression("claimId = :claim")
             .expression_attribute_names("#status", "status")
@@ -155,7 +149,7 @@ impl Claims {
             .db
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(event_id).into()))
+            .set_key(Some(self.key(event_id).into()))
             .condition_expression("claimId = :claim AND #status = :sending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":claim", AttributeValue::S(claim_id.into()))
@@ -176,7 +170,7 @@ impl Claims {
             .db
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(event_id).into()))
+            .set_key(Some(self.key(event_id).into()))
             .consistent_read(true)
             .send()
             .await
@@ -184,12 +178,6 @@ impl Claims {
         out.item
             .map(serde_dynamo::from_item)
             .transpose()
-            .map_err(|e| StoreError(e.to_string()))
+            .map_err(StoreError::item)
     }
-}
-
-fn is_condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.as_service_error()
-        .and_then(ProvideErrorMetadata::code)
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }

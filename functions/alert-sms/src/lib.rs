@@ -1,8 +1,9 @@
-//! The `alert-sms` function: every domain event that concerns a citizen becomes
-//! one Korean text message, never sent twice.
+//! The `alert-sms` function: texts and emergency alerts.
 //!
-//! It is fed by an SQS queue subscribed to the `events` topic (filtered on the
-//! texted types of api.md) in batches of up to 10. For each message:
+//! **Texts.** Every domain event that concerns a citizen becomes one Korean
+//! text message, never sent twice. An SQS queue subscribed to the `events` topic
+//! (filtered on the texted types of api.md) brings them in batches of up to 10.
+//! For each message:
 //!
 //! 1. the body is read as a [`DomainEvent`] and rendered with its template
 //!    ([`texts`]); a malformed event or a type without a text is logged and
@@ -16,24 +17,50 @@
 //!    (`ReportBatchItemFailures`), so SQS redelivers it alone; after a few
 //!    receives it goes to the dead-letter queue.
 //!
-//! Messages of a batch are handled concurrently and independently: one bad
-//! message never holds back the others. Logs name the request, the message and
-//! the event, never the number (masked) or the text.
+//! **Alerts.** The alert routes of api.md ([`routes`]): officials write alerts
+//! ([`alerts`], [`store`]) that a second official approves; citizens subscribe
+//! by region ([`subscriptions`]). An approval records `alert.issued` in the
+//! table's outbox; the table's pipe carries it to the delivery queue, where
+//! [`delivery`] publishes the alert to the `alerts` topic ([`publication`],
+//! CAP 1.2 by [`cap`]) and fans it out to the subscribers in batches.
+//!
+//! One binary answers both API Gateway (HTTP API) requests and SQS batches
+//! (`main.rs` tells them apart). Messages of a batch are handled concurrently
+//! and independently: one bad message never holds back the others. Logs name
+//! the request, the message and the event, never a number (masked) or a text.
 
+pub mod alerts;
+pub mod cap;
 pub mod claims;
+pub mod db;
+pub mod delivery;
 pub mod phones;
+pub mod publication;
+mod routes;
+pub mod sns;
+pub mod store;
+pub mod subscriptions;
 pub mod texts;
+
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sns::error::ProvideErrorMetadata;
-use aws_sdk_sns::types::MessageAttributeValue;
+use lambda_http::{Body, Request, Response};
 use shared::config::{ConfigError, Env};
+use shared::cursor::Cursors;
 use shared::events::DomainEvent;
+use shared::idempotency::Idempotency;
+use shared::jwks::Authenticator;
+use tokio::sync::OnceCell;
 use tracing::Instrument;
 
 use crate::claims::Claims;
+use crate::delivery::Delivery;
 use crate::phones::Phones;
+use crate::sns::Sender;
+use crate::store::Alerts;
+use crate::subscriptions::Subscriptions;
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,36 +100,152 @@ impl BatchReport {
     }
 }
 
-/// Everything the function keeps across invocations.
+/// Where the function keeps and sends things.
 #[derive(Debug, Clone)]
+pub struct Names {
+    /// The function's table (claims, alerts, subscriptions, deliveries).
+    pub table: String,
+    /// login's table (phone numbers only).
+    pub login_table: String,
+    /// The `alerts` topic.
+    pub alerts_topic_arn: String,
+    /// The delivery queue.
+    pub delivery_queue_url: String,
+    /// The secret whose value keys the list cursors.
+    pub cursor_secret_id: String,
+}
+
+/// The clock, in Unix seconds (tests move it).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Everything the function keeps across invocations.
+#[derive(Clone)]
 pub struct App {
-    sns: aws_sdk_sns::Client,
+    sdk: SdkConfig,
+    sender: Sender,
     claims: Claims,
     phones: Phones,
+    delivery: Delivery,
+    alerts: Alerts,
+    subscriptions: Subscriptions,
+    idempotency: Idempotency,
+    auth: Arc<Authenticator>,
+    cursor_secret_id: String,
+    cursors: Arc<OnceCell<Cursors>>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("table", &self.alerts.table())
+            .finish_non_exhaustive()
+    }
 }
 
 impl App {
-    /// Builds the app from configuration (`ALERT_SMS_TABLE`, `LOGIN_TABLE`). No
-    /// network call happens at start-up.
+    /// Builds the app from configuration (`ALERT_SMS_TABLE`, `LOGIN_TABLE`,
+    /// `ALERTS_TOPIC_ARN`, `ALERT_DELIVERY_QUEUE_URL`, `CURSOR_SECRET_ID`,
+    /// `TOKEN_ISSUER`). No network call happens at start-up: the issuer's keys
+    /// and the cursor key are read by the first request that needs them.
     pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
-        let table = env.require("ALERT_SMS_TABLE")?;
-        let login_table = env.require("LOGIN_TABLE")?;
-        Ok(Self::new(sdk, table, login_table))
+        let names = Names {
+            table: env.require("ALERT_SMS_TABLE")?,
+            login_table: env.require("LOGIN_TABLE")?,
+            alerts_topic_arn: env.require("ALERTS_TOPIC_ARN")?,
+            delivery_queue_url: env.require("ALERT_DELIVERY_QUEUE_URL")?,
+            cursor_secret_id: env.require("CURSOR_SECRET_ID")?,
+        };
+        let issuer = env.require("TOKEN_ISSUER")?;
+        let auth = Authenticator::remote("TOKEN_ISSUER", &issuer)?;
+        Ok(Self::new(sdk, names, auth))
     }
 
     /// Builds the app from its parts.
-    pub fn new(sdk: &SdkConfig, table: String, login_table: String) -> Self {
+    pub fn new(sdk: &SdkConfig, names: Names, auth: Authenticator) -> Self {
         let db = aws_sdk_dynamodb::Client::new(sdk);
+        let sender = Sender::new(aws_sdk_sns::Client::new(sdk));
+        let phones = Phones::new(db.clone(), names.login_table.clone());
+        let alerts = Alerts::new(db.clone(), names.table.clone());
+        let subscriptions = Subscriptions::new(db.clone(), names.table.clone());
+        let delivery = Delivery {
+            alerts: alerts.clone(),
+            subscriptions: subscriptions.clone(),
+            phones: phones.clone(),
+            sender: sender.clone(),
+            publications: Claims::of_kind(db.clone(), names.table.clone(), "PUBLISH"),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue_url: names.delivery_queue_url.clone(),
+            topic_arn: names.alerts_topic_arn.clone(),
+        };
         Self {
-            sns: aws_sdk_sns::Client::new(sdk),
-            claims: Claims::new(db.clone(), table),
-            phones: Phones::new(db, login_table),
+            sdk: sdk.clone(),
+            claims: Claims::new(db.clone(), names.table.clone()),
+            idempotency: Idempotency::new(db, names.table.clone()),
+            sender,
+            phones,
+            delivery,
+            alerts,
+            subscriptions,
+            auth: Arc::new(auth),
+            cursor_secret_id: names.cursor_secret_id,
+            cursors: Arc::new(OnceCell::new()),
+            clock: Arc::new(shared::time::now_secs),
         }
     }
 
-    /// The claims (tests read them).
+    /// Replaces the access-token check (tests: the test stack's keys).
+    pub fn with_authenticator(mut self, auth: Authenticator) -> Self {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// Replaces the clock (tests: alerts created a day ago).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The text claims (tests read them).
     pub fn claims(&self) -> &Claims {
         &self.claims
+    }
+
+    /// The alerts (tests read them).
+    pub fn alerts(&self) -> &Alerts {
+        &self.alerts
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Answers one HTTP request (API Gateway HTTP API).
+    pub async fn handle_http(&self, req: Request) -> Response<Body> {
+        shared::http::serve(
+            "alert-sms",
+            req,
+            |req| async move { self.route(&req).await },
+        )
+        .await
+    }
+
+    /// The list cursors, keyed by the cursor secret (read once).
+    async fn cursors(&self) -> Result<&Cursors, shared::http::ApiError> {
+        use sha2::Digest;
+        self.cursors
+            .get_or_try_init(|| async {
+                let secret = shared::aws::secret_string(&self.sdk, &self.cursor_secret_id)
+                    .await
+                    .map_err(shared::http::ApiError::internal)?;
+                let key: [u8; 32] = sha2::Sha256::new()
+                    .chain_update(b"pocketgov alert list cursors\0")
+                    .chain_update(secret.as_bytes())
+                    .finalize()
+                    .into();
+                Ok(Cursors::new(key))
+            })
+            .await
     }
 
     /// Handles one SQS batch; the response names the messages to redeliver.
@@ -115,11 +258,43 @@ impl App {
         let span = tracing::info_span!("batch", request_id, function = "alert-sms");
         let work = batch.records.iter().map(|message| async move {
             let id = message.message_id.clone().unwrap_or_default();
-            let outcome = self.text(message, &id).await;
+            let outcome = if is_delivery(message.body.as_deref().unwrap_or_default()) {
+                self.deliver(message, &id).await
+            } else {
+                self.text(message, &id).await
+            };
             (id, outcome)
         });
         let outcomes = futures::future::join_all(work).instrument(span).await;
         BatchReport { outcomes }
+    }
+
+    /// One step of an alert's delivery; logs what became of it.
+    async fn deliver(&self, message: &SqsMessage, message_id: &str) -> Outcome {
+        let outcome = self
+            .delivery
+            .handle(message.body.as_deref().unwrap_or_default())
+            .await;
+        match &outcome {
+            Outcome::Retry(reason) => {
+                tracing::warn!(
+                    message_id,
+                    outcome = "retry",
+                    reason = reason.as_str(),
+                    "delivery step handled"
+                );
+            }
+            Outcome::Dropped(reason) => {
+                tracing::info!(
+                    message_id,
+                    outcome = "dropped",
+                    reason,
+                    "delivery step handled"
+                );
+            }
+            _ => tracing::debug!(message_id, "delivery step handled"),
+        }
+        outcome
     }
 
     /// Texts one message; logs what became of it.
@@ -187,7 +362,7 @@ impl App {
             Ok(None) => return Outcome::Duplicate,
             Err(e) => return Outcome::Retry(e.to_string()),
         };
-        match self.publish(phone.e164(), &text).await {
+        match self.sender.text(phone.e164(), &text).await {
             Ok(message_id) => {
                 if let Err(e) = self
                     .claims
@@ -213,27 +388,35 @@ impl App {
             }
         }
     }
+}
 
-    /// Publishes `text` to `phone`; the SNS message id, or the error's code
-    /// (never its message, which may quote the number).
-    async fn publish(&self, phone: &str, text: &str) -> Result<String, String> {
-        let transactional = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value("Transactional")
-            .build()
-            .map_err(|e| e.to_string())?;
-        let out = self
-            .sns
-            .publish()
-            .phone_number(phone)
-            .message(text)
-            .message_attributes("AWS.SNS.SMS.SMSType", transactional)
-            .send()
-            .await
-            .map_err(|e| match e.code() {
-                Some(code) => code.to_owned(),
-                None => format!("{e}"),
-            })?;
-        Ok(out.message_id.unwrap_or_default())
+/// Whether a queued body is a step of an alert's delivery (an `alert.*` outbox
+/// event or a plan/batch step) rather than an event to text.
+fn is_delivery(body: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Kind>(body)
+        .ok()
+        .and_then(|k| k.kind)
+        .is_some_and(|k| k.starts_with("alert."))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn alert_steps_and_events_go_to_the_delivery_and_the_rest_to_texts() {
+        assert!(super::is_delivery(
+            r#"{"type":"alert.issued","eventId":"e"}"#
+        ));
+        assert!(super::is_delivery(
+            r#"{"type":"alert.batch","alertId":"a"}"#
+        ));
+        assert!(!super::is_delivery(
+            r#"{"type":"auth.locked","eventId":"e"}"#
+        ));
+        assert!(!super::is_delivery("not json"));
     }
 }

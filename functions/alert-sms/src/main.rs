@@ -1,9 +1,18 @@
 //! Start-up of the `alert-sms` Lambda function: telemetry, configuration, one SDK
-//! config, then the runtime loop over SQS batches. Everything else lives in the
-//! library.
+//! config, then the runtime loop. The function is invoked by SQS (texts and
+//! alert delivery) and by API Gateway (the alert routes): each invocation is
+//! told apart by its shape and answered in the shape its source expects.
+//! Everything else lives in the library.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+#![recursion_limit = "256"]
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use lambda_http::aws_lambda_events::encodings::Body as EventBody;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Context, RequestExt};
 use lambda_runtime::{LambdaEvent, run, service_fn};
+use serde_json::Value;
 use shared::config::Env;
 
 #[tokio::main(flavor = "current_thread")]
@@ -15,10 +24,53 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tracing::error!(error = %e, "start-up failed");
     })?;
     let app = &app;
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let response: SqsBatchResponse =
-            app.handle(&event.payload, &event.context.request_id).await;
-        Ok::<_, std::convert::Infallible>(response)
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let LambdaEvent { payload, context } = event;
+        if is_sqs(&payload) {
+            let batch: SqsEvent = serde_json::from_value(payload)?;
+            let response = app.handle(&batch, &context.request_id).await;
+            return Ok::<Value, lambda_runtime::Error>(serde_json::to_value(response)?);
+        }
+        let request: LambdaRequest = serde_json::from_value(payload)?;
+        Ok(serde_json::to_value(http(app, request, context).await)?)
     }))
     .await
+}
+
+/// Whether the event is an SQS batch.
+fn is_sqs(payload: &Value) -> bool {
+    payload
+        .get("Records")
+        .and_then(|r| r.get(0))
+        .and_then(|r| r.get("eventSource"))
+        .and_then(Value::as_str)
+        == Some("aws:sqs")
+}
+
+/// Answers an API Gateway HTTP API request (payload format 2.0).
+async fn http(
+    app: &alert_sms::App,
+    request: LambdaRequest,
+    context: Context,
+) -> ApiGatewayV2httpResponse {
+    let request: lambda_http::Request =
+        lambda_http::Request::from(request).with_lambda_context(context);
+    let response = app.handle_http(request).await;
+    let (parts, body) = response.into_parts();
+    let (body, is_base64_encoded) = match body {
+        Body::Empty => (None, false),
+        Body::Text(text) => (Some(EventBody::Text(text)), false),
+        Body::Binary(bytes) => match String::from_utf8(bytes) {
+            // JSON and XML are text: sent as such, not base64.
+            Ok(text) => (Some(EventBody::Text(text)), false),
+            Err(e) => (Some(EventBody::Binary(e.into_bytes())), true),
+        },
+        _ => (None, false),
+    };
+    let mut answer = ApiGatewayV2httpResponse::default();
+    answer.status_code = i64::from(parts.status.as_u16());
+    answer.headers = parts.headers;
+    answer.body = body;
+    answer.is_base64_encoded = is_base64_encoded;
+    answer
 }

@@ -4,7 +4,10 @@
 //! queues and logs); the number is read at the moment of texting, so a changed
 //! number is honoured. The function may read only this (template.yaml grants
 //! `GetItem` on `USER#...` partitions and on the attributes `pk`, `sk` and
-//! `phone`), so the projection below names nothing else.
+//! `phone`), so the projections below name nothing else. The delivery of an
+//! alert reads the numbers of a whole batch of citizens in one `BatchGetItem`.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -48,5 +51,34 @@ impl Phones {
             .and_then(|phone| phone.as_s().ok().cloned())
             .filter(|phone| phone.starts_with('+') && phone.len() > 8)
             .map(PhoneNumber::from_stored))
+    }
+
+    /// The mobile numbers of `user_ids` (any number of them, read 100 at a
+    /// time), by user id; citizens without a profile or a number are absent.
+    pub async fn of_many(
+        &self,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, PhoneNumber>, LookupError> {
+        let keys = user_ids
+            .iter()
+            .map(|id| crate::db::key(format!("USER#{id}"), "PROFILE"))
+            .collect();
+        let items = crate::db::batch_get(&self.db, &self.table, keys, Some("pk, phone"))
+            .await
+            .map_err(|e| LookupError(e.to_string()))?;
+        Ok(items
+            .into_iter()
+            .filter_map(|mut item| {
+                let user = item
+                    .remove("pk")?
+                    .as_s()
+                    .ok()?
+                    .strip_prefix("USER#")?
+                    .to_owned();
+                let phone = item.remove("phone")?.as_s().ok()?.clone();
+                (phone.starts_with('+') && phone.len() > 8)
+                    .then(|| (user, PhoneNumber::from_stored(phone)))
+            })
+            .collect())
     }
 }

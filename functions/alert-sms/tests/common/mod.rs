@@ -1,49 +1,230 @@
 //! Test harness: a fresh stack on the emulator, the alert-sms App in-process fed
-//! from the stack's real queue (subscribed to the events topic with the
-//! template's filter), citizens provisioned through the login App, and the
+//! from the stack's real queues (the events queue subscribed to the events
+//! topic with the template's filter, and the delivery queue fed by the table's
+//! outbox pipe), citizens and officials provisioned through the login App and
+//! signed in through it (so tokens are the ones clients get), and the
 //! emulator's SMS log read back.
 #![allow(dead_code)]
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use devstack::TestStack;
+pub use devstack::reply::Reply;
 use devstack::sqs_source::{Delivered, SqsSource};
 use serde_json::Value;
 use shared::events::{DomainEvent, Payload};
+use shared::jwks::Authenticator;
 
 pub struct Harness {
     pub stack: TestStack,
     pub app: alert_sms::App,
     pub login: login::App,
+    /// The events queue (texts).
     pub source: SqsSource,
+    /// The delivery queue (alerts).
+    pub delivery: SqsSource,
     pub sdk: aws_config::SdkConfig,
 }
 
-/// A citizen of the test: their user id and mobile number (E.164).
+/// A citizen of the test: their user id, mobile number (E.164) and token.
 pub struct Citizen {
     pub user_id: String,
     pub phone: String,
+    pub token: String,
 }
+
+/// A signed-in official with every alert scope.
+pub struct Official {
+    pub user_id: String,
+    pub token: String,
+}
+
+pub const PASSWORD: &str = "Alert-sms-test-pass-1";
+pub const ALERT_SCOPES: [&str; 2] = ["alerts:issue", "alerts:approve"];
 
 impl Harness {
     pub async fn new() -> Self {
         let stack = TestStack::new().await;
         let env = stack.env("alert-sms");
         let sdk = shared::aws::sdk_config(&env).await;
-        let app = alert_sms::App::from_env(&env, &sdk).expect("alert-sms starts on the test stack");
         let login_env = stack.env("login");
         let login = login::App::from_env(&login_env, &sdk)
             .await
             .expect("login starts on the test stack");
-        let mut sources = stack.sqs_sources("alert-sms");
-        assert_eq!(sources.len(), 1, "alert-sms is fed by one queue");
-        let source = sources.remove(0);
+        let app = alert_sms::App::from_env(&env, &sdk)
+            .expect("alert-sms starts on the test stack")
+            .with_authenticator(Authenticator::Fixed(login.verifier().clone()));
+        let sources = stack.sqs_sources("alert-sms");
+        assert_eq!(sources.len(), 2, "alert-sms is fed by two queues");
+        let pick = |event: &str| {
+            sources
+                .iter()
+                .find(|s| s.event == event)
+                .unwrap_or_else(|| panic!("the {event} source"))
+                .clone()
+        };
+        let source = pick("DomainEvents");
+        let delivery = pick("AlertDelivery");
         Self {
             stack,
             app,
             login,
             source,
+            delivery,
             sdk,
         }
+    }
+
+    /// Signs `login_id` in; the access token.
+    pub async fn sign_in(&self, login_id: &str) -> String {
+        let req = devstack::reply::request(
+            "POST",
+            "/v1/auth/login",
+            Some(&serde_json::json!({"loginId": login_id, "password": PASSWORD})),
+            &[],
+        );
+        let r = Reply::from(self.login.handle(req).await);
+        r.expect(200);
+        r.str("accessToken")
+    }
+
+    /// An official with `scopes`, signed in.
+    pub async fn official_with(&self, login_id: &str, scopes: &[&str]) -> Official {
+        let user_id = login::accounts::provision(
+            &self.login,
+            login::accounts::Provision {
+                login_id: login_id.to_owned(),
+                password: PASSWORD.to_owned(),
+                name: "공무원".to_owned(),
+                phone: unique_phone(),
+                role: login::accounts::Role::Official,
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                agency: Some("11".to_owned()),
+            },
+        )
+        .await
+        .expect("provisioned");
+        Official {
+            user_id,
+            token: self.sign_in(login_id).await,
+        }
+    }
+
+    /// An official with both alert scopes, signed in.
+    pub async fn official(&self, login_id: &str) -> Official {
+        self.official_with(login_id, &ALERT_SCOPES).await
+    }
+
+    /// A request to alert-sms with `token` (if any) and extra headers.
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        Reply::from(self.raw(token, method, path, body, headers).await)
+    }
+
+    /// The same, as the raw response (CAP XML is not JSON).
+    pub async fn raw(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(auth) = &auth {
+            all.push(("authorization", auth));
+        }
+        let req = devstack::reply::request(method, path, body.as_ref(), &all);
+        self.app.handle_http(req).await
+    }
+
+    /// Writes an alert as `official` with a fresh Idempotency-Key.
+    pub async fn create_alert(&self, official: &Official, body: Value) -> Reply {
+        let key = shared::random::token::<12>();
+        self.call(
+            Some(&official.token),
+            "POST",
+            "/v1/alerts",
+            Some(body),
+            &[("idempotency-key", &key)],
+        )
+        .await
+    }
+
+    /// Approves `alert_id` at `version` as `official`.
+    pub async fn approve(&self, official: &Official, alert_id: &str, version: u64) -> Reply {
+        let etag = format!("\"{version}\"");
+        self.call(
+            Some(&official.token),
+            "POST",
+            &format!("/v1/alerts/{alert_id}/approval"),
+            None,
+            &[("if-match", &etag)],
+        )
+        .await
+    }
+
+    /// Writes and approves an alert (two officials); the issued alert.
+    pub async fn issue(&self, writer: &Official, approver: &Official, body: Value) -> Value {
+        let created = self.create_alert(writer, body).await;
+        created.expect(201);
+        let id = created.str("alertId");
+        let r = self.approve(approver, &id, 1).await;
+        r.expect(200);
+        r.body
+    }
+
+    /// Subscribes `citizen`.
+    pub async fn subscribe(&self, citizen: &Citizen, body: Value) -> Reply {
+        self.call(
+            Some(&citizen.token),
+            "PUT",
+            "/v1/alerts/subscription",
+            Some(body),
+            &[],
+        )
+        .await
+    }
+
+    /// The alert as the public sees it.
+    pub async fn alert(&self, alert_id: &str) -> Value {
+        let r = self
+            .call(None, "GET", &format!("/v1/alerts/{alert_id}"), None, &[])
+            .await;
+        r.expect(200);
+        r.body
+    }
+
+    /// Runs the delivery as the cloud would, until nothing is left: the
+    /// outbox pipe carries events to the delivery queue, and the queue's
+    /// batches go to the function. The reports of every batch.
+    pub async fn deliver(&self) -> Vec<alert_sms::BatchReport> {
+        let mut reports = Vec::new();
+        loop {
+            self.stack.carry_events().await;
+            let (delivered, report) = self.poll_delivery().await;
+            if delivered.received == 0 {
+                self.stack.carry_events().await;
+                let (again, report) = self.poll_delivery().await;
+                if again.received == 0 {
+                    return reports;
+                }
+                reports.extend(report);
+                continue;
+            }
+            reports.extend(report);
+        }
+    }
+
+    /// One poll of the delivery queue into the in-process function.
+    pub async fn poll_delivery(&self) -> (Delivered, Option<alert_sms::BatchReport>) {
+        Self::poll_source(&self.app, &self.delivery).await
     }
 
     /// A citizen with a mobile number no other test uses (tests share the
@@ -52,12 +233,7 @@ impl Harness {
         let phone = unique_phone();
         let user_id = login::accounts::provision(
             &self.login,
-            login::accounts::Provision::citizen(
-                login_id,
-                "Alert-sms-test-pass-1",
-                "홍길동",
-                &phone,
-            ),
+            login::accounts::Provision::citizen(login_id, PASSWORD, "홍길동", &phone),
         )
         .await
         .expect("provisioned");
@@ -65,7 +241,11 @@ impl Harness {
             .unwrap()
             .e164()
             .to_owned();
-        Citizen { user_id, phone }
+        Citizen {
+            user_id,
+            phone,
+            token: self.sign_in(login_id).await,
+        }
     }
 
     /// Publishes `body` to the events topic, as the outbox pipes do.
@@ -106,12 +286,19 @@ impl Harness {
     /// One poll of the queue into the in-process function, as Lambda's event
     /// source mapping does; also returns what the function reported.
     pub async fn poll(&self) -> (Delivered, Option<alert_sms::BatchReport>) {
+        Self::poll_source(&self.app, &self.source).await
+    }
+
+    /// One poll of `source` into `app`.
+    pub async fn poll_source(
+        app: &alert_sms::App,
+        source: &SqsSource,
+    ) -> (Delivered, Option<alert_sms::BatchReport>) {
         let report = std::sync::Mutex::new(None);
-        let delivered = self
-            .source
+        let delivered = source
             .poll_once(1, |event: Value| async {
                 let batch: SqsEvent = serde_json::from_value(event).map_err(|e| e.to_string())?;
-                let r = self.app.handle_batch(&batch, "test-request").await;
+                let r = app.handle_batch(&batch, "test-request").await;
                 let answer = serde_json::to_value(r.response()).map_err(|e| e.to_string());
                 *report.lock().unwrap() = Some(r);
                 answer
@@ -164,9 +351,14 @@ impl Harness {
     /// Makes failed messages visible again after `secs` (the template's 60 s
     /// would make tests slow).
     pub async fn set_visibility_timeout(&self, secs: u32) {
+        self.set_visibility_timeout_of(&self.source, secs).await;
+    }
+
+    /// The same for any of the function's queues.
+    pub async fn set_visibility_timeout_of(&self, source: &SqsSource, secs: u32) {
         aws_sdk_sqs::Client::new(&self.sdk)
             .set_queue_attributes()
-            .queue_url(&self.source.queue_url)
+            .queue_url(&source.queue_url)
             .attributes(
                 aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
                 secs.to_string(),

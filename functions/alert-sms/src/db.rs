@@ -1,0 +1,146 @@
+//! DynamoDB plumbing the stores of this function share: one error type, the
+//! reading of conditional failures and cancelled transactions, serde_dynamo
+//! items, and `BatchGetItem` with its unprocessed keys retried.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Keys per `BatchGetItem` (DynamoDB's limit).
+pub const BATCH_GET_LIMIT: usize = 100;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[error("dynamodb: {0}")]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    /// From an SDK error, with its context (never an item's values: the SDK's
+    /// errors quote none).
+    pub fn sdk<E, R>(e: SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Self(DisplayErrorContext(e).to_string())
+    }
+
+    /// From a serde_dynamo error.
+    pub fn item(e: serde_dynamo::Error) -> Self {
+        Self(format!("item: {e}"))
+    }
+}
+
+/// `value` as an item.
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(StoreError::item)
+}
+
+/// An item as `T`.
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(StoreError::item)
+}
+
+/// A string attribute.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The key `{pk, sk}`.
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+/// Whether a single-item write failed on its condition.
+pub fn is_condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+/// Why a transaction was cancelled, item by item (`ConditionalCheckFailed`,
+/// `TransactionConflict`, `None`, ...), or `None` when it failed otherwise.
+pub fn cancellation_reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(ex)) => {
+            let reasons: Vec<String> = ex
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_owned())
+                .collect();
+            if reasons.is_empty() {
+                // Some emulators leave the list out: read the message instead.
+                let message = ex.message().unwrap_or_default();
+                Some(vec![if message.contains("ConditionalCheckFailed") {
+                    "ConditionalCheckFailed".to_owned()
+                } else {
+                    "TransactionConflict".to_owned()
+                }])
+            } else {
+                Some(reasons)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Reads `keys` of `table` (any number; 100 per call, unprocessed keys asked
+/// again with a short back-off), projecting `projection` when given. Items come
+/// back in no particular order; missing ones are simply absent.
+pub async fn batch_get(
+    db: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    projection: Option<&str>,
+) -> Result<Vec<Item>, StoreError> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH_GET_LIMIT) {
+        let mut pending = chunk.to_vec();
+        let mut round = 0u32;
+        while !pending.is_empty() {
+            let mut request = KeysAndAttributes::builder().set_keys(Some(pending));
+            if let Some(p) = projection {
+                request = request.projection_expression(p);
+            }
+            let request = request
+                .build()
+                .map_err(|e| StoreError(format!("batch get request: {e}")))?;
+            let out = db
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(StoreError::sdk)?;
+            if let Some(mut responses) = out.responses {
+                found.extend(responses.remove(table).unwrap_or_default());
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                round += 1;
+                if round > 8 {
+                    return Err(StoreError("batch get: keys left unprocessed".into()));
+                }
+                tokio::time::sleep(Duration::from_millis(20 << round.min(5))).await;
+            }
+        }
+    }
+    Ok(found)
+}
