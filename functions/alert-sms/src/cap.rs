@@ -24,6 +24,8 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone, Utc};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
+use crate::alerts::Category;
+
 /// The media type of a CAP document.
 pub const CONTENT_TYPE: &str = "application/cap+xml";
 
@@ -272,66 +274,25 @@ pub struct Levels {
     pub certainty: Certainty,
 }
 
-/// Our three Korean public alert levels (the `category` of the API).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlertCategory {
-    /// `emergency`: 위급재난 (air raids, major earthquakes).
-    Emergency,
-    /// `disaster`: 긴급재난 (natural and social disasters).
-    Disaster,
-    /// `safety`: 안전안내 (safety notices).
-    Safety,
-}
-
-impl AlertCategory {
-    /// The level of an API code: `emergency`, `disaster` or `safety`.
-    pub fn from_code(code: &str) -> Option<AlertCategory> {
-        match code {
-            "emergency" => Some(AlertCategory::Emergency),
-            "disaster" => Some(AlertCategory::Disaster),
-            "safety" => Some(AlertCategory::Safety),
-            _ => None,
-        }
-    }
-
-    /// The API code.
-    pub fn code(self) -> &'static str {
-        match self {
-            AlertCategory::Emergency => "emergency",
-            AlertCategory::Disaster => "disaster",
-            AlertCategory::Safety => "safety",
-        }
-    }
-
-    /// The Korean name of the level, the `<event>` of the document.
-    pub fn event(self) -> &'static str {
-        match self {
-            AlertCategory::Emergency => "위급재난",
-            AlertCategory::Disaster => "긴급재난",
-            AlertCategory::Safety => "안전안내",
-        }
-    }
-
-    /// What the level means in CAP terms: an emergency is happening now and
-    /// threatens lives; a disaster alert and a safety notice ask for action soon.
-    pub fn levels(self) -> Levels {
-        match self {
-            AlertCategory::Emergency => Levels {
-                urgency: Urgency::Immediate,
-                severity: Severity::Extreme,
-                certainty: Certainty::Observed,
-            },
-            AlertCategory::Disaster => Levels {
-                urgency: Urgency::Expected,
-                severity: Severity::Severe,
-                certainty: Certainty::Likely,
-            },
-            AlertCategory::Safety => Levels {
-                urgency: Urgency::Expected,
-                severity: Severity::Moderate,
-                certainty: Certainty::Likely,
-            },
-        }
+/// What an alert level means in CAP terms: an emergency is happening now and
+/// threatens lives; a disaster alert and a safety notice ask for action soon.
+pub fn levels(category: Category) -> Levels {
+    match category {
+        Category::Emergency => Levels {
+            urgency: Urgency::Immediate,
+            severity: Severity::Extreme,
+            certainty: Certainty::Observed,
+        },
+        Category::Disaster => Levels {
+            urgency: Urgency::Expected,
+            severity: Severity::Severe,
+            certainty: Certainty::Likely,
+        },
+        Category::Safety => Levels {
+            urgency: Urgency::Expected,
+            severity: Severity::Moderate,
+            certainty: Certainty::Likely,
+        },
     }
 }
 
@@ -363,8 +324,9 @@ impl fmt::Display for Reference {
 pub struct Info {
     /// The CAP category of the hazard (e.g. [`CapCategory::Safety`]).
     pub category: CapCategory,
-    /// Our alert level: gives `<event>`, `<urgency>`, `<severity>` and `<certainty>`.
-    pub level: AlertCategory,
+    /// Our alert level: gives `<event>` (its Korean name), `<urgency>`,
+    /// `<severity>` and `<certainty>` ([`levels`]).
+    pub level: Category,
     /// `<senderName>`: the issuing agency as people know it, if any.
     pub sender_name: Option<String>,
     /// `<headline>`.
@@ -447,7 +409,7 @@ pub fn to_xml(alert: &CapAlert) -> Result<String, CapError> {
     let area_desc = names.join(", ");
     let references = alert.references.as_ref().map(Reference::to_string);
     let sent = format_time(&alert.sent);
-    let levels = info.level.levels();
+    let levels = levels(info.level);
 
     let texts = [
         ("note", alert.note.as_deref()),
@@ -478,7 +440,7 @@ pub fn to_xml(alert: &CapAlert) -> Result<String, CapError> {
             w.create_element("info").write_inner_content(|w| {
                 text(w, "language", LANGUAGE)?;
                 text(w, "category", info.category.as_str())?;
-                text(w, "event", info.level.event())?;
+                text(w, "event", info.level.korean())?;
                 text(w, "urgency", levels.urgency.as_str())?;
                 text(w, "severity", levels.severity.as_str())?;
                 text(w, "certainty", levels.certainty.as_str())?;
@@ -569,7 +531,7 @@ mod tests {
             note: None,
             info: Info {
                 category: CapCategory::Safety,
-                level: AlertCategory::Disaster,
+                level: Category::Disaster,
                 sender_name: Some("행정안전부".into()),
                 headline: "호우 경보".into(),
                 description: "하천변 산책로 이용을 자제하십시오.".into(),
@@ -873,11 +835,11 @@ mod tests {
             ),
         ];
         for (code, event, urgency, severity, certainty) in expected {
-            let level = AlertCategory::from_code(code).unwrap();
-            assert_eq!(level.code(), code);
-            assert_eq!(level.event(), event);
+            let level = Category::parse(code).unwrap();
+            assert_eq!(level.as_str(), code);
+            assert_eq!(level.korean(), event);
             assert_eq!(
-                level.levels(),
+                levels(level),
                 Levels {
                     urgency,
                     severity,
@@ -885,6 +847,6 @@ mod tests {
                 }
             );
         }
-        assert_eq!(AlertCategory::from_code("EMERGENCY"), None);
+        assert!(Category::parse("EMERGENCY").is_err());
     }
 }

@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use crate::alerts::{Alert, Status};
-use crate::cap::{self, AlertCategory, CapAlert, CapCategory, CapError, Info, MsgType, Reference};
+use crate::cap::{self, CapAlert, CapCategory, CapError, Info, MsgType, Reference};
 use crate::sns::AlertAttributes;
 
 /// `<sender>` of every CAP message of this service.
@@ -32,10 +32,9 @@ fn identifier(alert: &Alert) -> String {
 
 /// The CAP message of `alert` as it stands (a cancelled alert is its `Cancel`).
 pub fn cap_alert(alert: &Alert) -> Result<CapAlert, CapError> {
-    let level = AlertCategory::from_code(alert.category.as_str()).ok_or(CapError::NoRegion)?;
     let info = Info {
         category: CapCategory::Safety,
-        level,
+        level: alert.category,
         sender_name: Some(SENDER_NAME.to_owned()),
         headline: alert.headline.clone(),
         description: alert.message.clone(),

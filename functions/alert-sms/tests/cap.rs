@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use alert_sms::cap::{
-    AlertCategory, CapAlert, CapCategory, Info, MsgType, Status, korean_time, to_xml,
-};
+use alert_sms::alerts::{Alert, Category, Draft, Status as AlertStatus};
+use alert_sms::cap::{CapAlert, CapCategory, Info, MsgType, Status, korean_time, to_xml};
 use devstack::venv::Venv;
 use serde::Deserialize;
 
@@ -62,7 +61,7 @@ struct Checked {
     geocodes: Vec<(String, String)>,
 }
 
-fn alert(id: &str, level: AlertCategory, regions: &[&str]) -> CapAlert {
+fn alert(id: &str, level: Category, regions: &[&str]) -> CapAlert {
     CapAlert {
         identifier: id.into(),
         sender: "alerts.pocketgov.kr".into(),
@@ -120,9 +119,9 @@ fn validate(label: &str, docs: &[(&str, String)]) -> BTreeMap<String, Checked> {
 fn documents_of_every_kind_should_follow_the_cap_schema() {
     // GIVEN an alert of each category, a cancellation, an alert for five regions
     // and one whose headline and message hold markup characters
-    let emergency = alert("A-emergency", AlertCategory::Emergency, &["11"]);
-    let disaster = alert("A-disaster", AlertCategory::Disaster, &["26", "48"]);
-    let safety = alert("A-safety", AlertCategory::Safety, &["50"]);
+    let emergency = alert("A-emergency", Category::Emergency, &["11"]);
+    let disaster = alert("A-disaster", Category::Disaster, &["26", "48"]);
+    let safety = alert("A-safety", Category::Safety, &["50"]);
     let cancel = CapAlert {
         identifier: "A-disaster-cancel".into(),
         sent: korean_time(1_772_325_000).unwrap(),
@@ -133,10 +132,10 @@ fn documents_of_every_kind_should_follow_the_cap_schema() {
     };
     let five = alert(
         "A-five",
-        AlertCategory::Disaster,
+        Category::Disaster,
         &["11", "28", "41", "51", "36"],
     );
-    let mut markup = alert("A-markup", AlertCategory::Safety, &["30"]);
+    let mut markup = alert("A-markup", Category::Safety, &["30"]);
     markup.info.headline = r#"<script>&"대피"</script>"#.into();
     markup.info.description = "수위 > 3m & 강수량 < 50mm, \"즉시\" 'ㄱ' ]]>".into();
     markup.note = None;
@@ -189,7 +188,7 @@ fn documents_of_every_kind_should_follow_the_cap_schema() {
 fn broken_documents_should_fail_the_schema() {
     // GIVEN a valid alert, and copies broken the ways a hand-written writer breaks
     // them: an unknown msgType, a UTC `Z` time, and elements out of order
-    let xml = to_xml(&alert("A-broken", AlertCategory::Emergency, &["11"])).unwrap();
+    let xml = to_xml(&alert("A-broken", Category::Emergency, &["11"])).unwrap();
     let swap = |xml: &str, a: &str, b: &str| {
         assert!(xml.contains(a) && xml.contains(b), "{xml}");
         xml.replace(a, "\u{0}").replace(b, a).replace('\u{0}', b)
@@ -236,5 +235,90 @@ fn broken_documents_should_fail_the_schema() {
         checked["zulu"].errors.iter().any(|e| e.contains("sent")),
         "{:#?}",
         checked["zulu"].errors
+    );
+}
+
+#[test]
+fn the_documents_the_service_answers_and_publishes_follow_the_cap_schema() {
+    // GIVEN one alert as it is pending, issued, and cancelled
+    let regions: Vec<String> = ["11", "41", "28"].iter().map(|r| (*r).to_owned()).collect();
+    let draft = Draft::parse(
+        "emergency",
+        &regions,
+        "민방공 경보 <훈련 아님>",
+        "실제 상황입니다. 가까운 대피소로 즉시 대피하십시오. & 라디오를 켜십시오.",
+        None,
+    )
+    .unwrap();
+    let pending = Alert::new(
+        "0b7c3a52-9f0e-4c1e-8d2a-2f1e6f0c9a11".into(),
+        &draft,
+        "official-1",
+        1_795_910_191,
+    );
+    let mut issued = pending.clone();
+    issued.status = AlertStatus::Issued;
+    issued.issued_at = Some(1_795_910_400);
+    issued.approved_by = Some("official-2".into());
+    let mut cancelled = issued.clone();
+    cancelled.status = AlertStatus::Cancelled;
+    cancelled.cancelled_at = Some(1_795_911_000);
+    let docs = [
+        (
+            "pending",
+            alert_sms::publication::cap_xml(&pending).unwrap(),
+        ),
+        ("issued", alert_sms::publication::cap_xml(&issued).unwrap()),
+        (
+            "cancelled",
+            alert_sms::publication::cap_xml(&cancelled).unwrap(),
+        ),
+        (
+            "topic",
+            serde_json::from_str::<serde_json::Value>(
+                &alert_sms::publication::message(&issued, false)
+                    .unwrap()
+                    .body,
+            )
+            .unwrap()["cap"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+    ];
+
+    // WHEN validated against the OASIS schema
+    let checked = validate("service", &docs);
+
+    // THEN all are valid, a draft is not yet an actual alert, and the Cancel
+    // names the alert it withdraws
+    for (name, xml) in &docs {
+        assert!(
+            checked[*name].valid,
+            "{name}: {:#?}\n{xml}",
+            checked[*name].errors
+        );
+    }
+    assert!(
+        docs[0].1.contains("<status>Draft</status>"),
+        "{}",
+        docs[0].1
+    );
+    assert!(
+        docs[1].1.contains("<status>Actual</status>"),
+        "{}",
+        docs[1].1
+    );
+    let id = "pocketgov-alert-0b7c3a52-9f0e-4c1e-8d2a-2f1e6f0c9a11";
+    assert_eq!(checked["issued"].identifier.as_deref(), Some(id));
+    assert_eq!(checked["cancelled"].msg_type.as_deref(), Some("Cancel"));
+    assert_eq!(
+        checked["cancelled"].references.as_deref(),
+        Some(format!("alerts.pocketgov,{id},2026-11-29T09:00:00+09:00").as_str())
+    );
+    assert_eq!(checked["topic"].identifier.as_deref(), Some(id));
+    assert_eq!(
+        checked["issued"].headline.as_deref(),
+        Some("민방공 경보 <훈련 아님>")
     );
 }
