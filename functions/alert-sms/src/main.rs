@@ -37,14 +37,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// Whether the event is an SQS batch.
+/// Whether the event is an SQS batch (an empty one too: devstack warms the
+/// function up with one). API Gateway events have no `Records`.
 fn is_sqs(payload: &Value) -> bool {
     payload
         .get("Records")
-        .and_then(|r| r.get(0))
-        .and_then(|r| r.get("eventSource"))
-        .and_then(Value::as_str)
-        == Some("aws:sqs")
+        .and_then(Value::as_array)
+        .is_some_and(|records| {
+            records
+                .iter()
+                .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        })
 }
 
 /// Answers an API Gateway HTTP API request (payload format 2.0).
@@ -73,4 +76,23 @@ async fn http(
     answer.body = body;
     answer.is_base64_encoded = is_base64_encoded;
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn sqs_batches_even_empty_ones_are_told_from_http_requests() {
+        assert!(super::is_sqs(&json!({"Records": []})));
+        assert!(super::is_sqs(
+            &json!({"Records": [{"eventSource": "aws:sqs"}]})
+        ));
+        assert!(!super::is_sqs(
+            &json!({"Records": [{"eventSource": "aws:dynamodb"}]})
+        ));
+        assert!(!super::is_sqs(
+            &json!({"version": "2.0", "rawPath": "/v1/alerts"})
+        ));
+    }
 }
