@@ -28,6 +28,8 @@
 
 mod batch;
 
+use std::time::{Duration, Instant};
+
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,9 @@ pub const PLAN_PAGE: i32 = 1000;
 pub const BATCH_RECIPIENTS: usize = 50;
 /// Texts in flight at once within one batch.
 pub const SEND_CONCURRENCY: usize = 10;
+/// No text is started closer than this to the invocation's deadline: a claim
+/// whose text never went out would stay `sending`, and its citizen untexted.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 /// Messages per SQS `SendMessageBatch`.
 const SQS_BATCH: usize = 10;
 /// How long delivery records are kept (30 days).
@@ -108,7 +113,9 @@ pub struct Delivery {
 
 impl Delivery {
     /// Handles one message of the delivery queue.
-    pub async fn handle(&self, body: &str) -> Outcome {
+    /// `deadline`: when the invocation ends (texts are not started after
+    /// [`DEADLINE_MARGIN`] before it).
+    pub async fn handle(&self, body: &str, deadline: Option<Instant>) -> Outcome {
         if let Ok(event) = serde_json::from_str::<DomainEvent>(body) {
             return match event.kind.as_str() {
                 AlertIssued::TYPE => self.issued(&event).await,
@@ -127,7 +134,10 @@ impl Delivery {
                 alert_id,
                 batch_id,
                 recipients,
-            }) => self.batch(&alert_id, &batch_id, &recipients).await,
+            }) => {
+                self.batch(&alert_id, &batch_id, &recipients, deadline)
+                    .await
+            }
             Err(_) => Outcome::Dropped("malformed delivery message"),
         }
     }

@@ -43,6 +43,7 @@ pub mod subscriptions;
 pub mod texts;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -253,13 +254,37 @@ impl App {
         self.handle_batch(batch, request_id).await.response()
     }
 
+    /// [`App::handle`] within the invocation's `deadline`: delivery batches
+    /// start no text they might not finish, and leave the rest to the
+    /// redelivery.
+    pub async fn handle_until(
+        &self,
+        batch: &SqsEvent,
+        request_id: &str,
+        deadline: Option<Instant>,
+    ) -> SqsBatchResponse {
+        self.handle_batch_until(batch, request_id, deadline)
+            .await
+            .response()
+    }
+
     /// Handles one SQS batch, messages concurrently, and says what became of each.
     pub async fn handle_batch(&self, batch: &SqsEvent, request_id: &str) -> BatchReport {
+        self.handle_batch_until(batch, request_id, None).await
+    }
+
+    /// [`App::handle_batch`] within `deadline`.
+    pub async fn handle_batch_until(
+        &self,
+        batch: &SqsEvent,
+        request_id: &str,
+        deadline: Option<Instant>,
+    ) -> BatchReport {
         let span = tracing::info_span!("batch", request_id, function = "alert-sms");
         let work = batch.records.iter().map(|message| async move {
             let id = message.message_id.clone().unwrap_or_default();
             let outcome = if is_delivery(message.body.as_deref().unwrap_or_default()) {
-                self.deliver(message, &id).await
+                self.deliver(message, &id, deadline).await
             } else {
                 self.text(message, &id).await
             };
@@ -270,10 +295,15 @@ impl App {
     }
 
     /// One step of an alert's delivery; logs what became of it.
-    async fn deliver(&self, message: &SqsMessage, message_id: &str) -> Outcome {
+    async fn deliver(
+        &self,
+        message: &SqsMessage,
+        message_id: &str,
+        deadline: Option<Instant>,
+    ) -> Outcome {
         let outcome = self
             .delivery
-            .handle(message.body.as_deref().unwrap_or_default())
+            .handle(message.body.as_deref().unwrap_or_default(), deadline)
             .await;
         match &outcome {
             Outcome::Retry(reason) => {

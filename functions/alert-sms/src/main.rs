@@ -28,13 +28,29 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let LambdaEvent { payload, context } = event;
         if is_sqs(&payload) {
             let batch: SqsEvent = serde_json::from_value(payload)?;
-            let response = app.handle(&batch, &context.request_id).await;
+            let response = app
+                .handle_until(&batch, &context.request_id, deadline(context.deadline))
+                .await;
             return Ok::<Value, lambda_runtime::Error>(serde_json::to_value(response)?);
         }
         let request: LambdaRequest = serde_json::from_value(payload)?;
         Ok(serde_json::to_value(http(app, request, context).await)?)
     }))
     .await
+}
+
+/// The invocation's deadline (`context.deadline`, Unix milliseconds) as an
+/// instant of this process's clock.
+fn deadline(unix_ms: u64) -> Option<std::time::Instant> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_millis();
+    if unix_ms == 0 {
+        return None;
+    }
+    let left = u64::try_from(u128::from(unix_ms).saturating_sub(now_ms)).unwrap_or(u64::MAX);
+    Some(std::time::Instant::now() + std::time::Duration::from_millis(left))
 }
 
 /// Whether the event is an SQS batch (an empty one too: devstack warms the

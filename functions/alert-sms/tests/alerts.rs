@@ -583,3 +583,46 @@ async fn a_failed_text_is_counted_failed_then_retried_without_texting_anyone_twi
         json!({"recipients": 3, "sent": 3, "failed": 0})
     );
 }
+
+#[tokio::test]
+async fn a_batch_near_the_invocations_deadline_starts_no_text_and_comes_back_whole() {
+    let h = Harness::new().await;
+    h.set_visibility_timeout_of(&h.delivery, 2).await;
+    let (writer, approver) = two_officials(&h).await;
+    let citizen = subscribed(&h, "late", json!({"regions": ["31"]})).await;
+    let issued = h.issue(&writer, &approver, flood(&["31"])).await;
+    let id = issued["alertId"].as_str().unwrap().to_owned();
+    // GIVEN the alert published and planned: its one batch is queued
+    h.stack.carry_events().await;
+    h.poll_delivery().await;
+    h.poll_delivery().await;
+    // WHEN the batch arrives in an invocation that is about to end
+    let app = &h.app;
+    let delivered = h
+        .delivery
+        .poll_once(1, |event: Value| async move {
+            let batch: aws_lambda_events::event::sqs::SqsEvent =
+                serde_json::from_value(event).map_err(|e| e.to_string())?;
+            let ending = Some(std::time::Instant::now() + std::time::Duration::from_secs(1));
+            let answer = app.handle_until(&batch, "late-request", ending).await;
+            serde_json::to_value(answer).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap();
+    // THEN nothing is texted or counted, and the batch is left for redelivery
+    assert_eq!(delivered.received, 1);
+    assert_eq!(delivered.left_for_retry, 1);
+    assert!(h.texts(&citizen).await.is_empty());
+    assert_eq!(
+        h.alert(&id).await["delivery"],
+        json!({"recipients": 1, "sent": 0, "failed": 0})
+    );
+    // AND the redelivery, with time to spare, texts the citizen once
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    h.deliver().await;
+    assert_eq!(h.texts(&citizen).await.len(), 1);
+    assert_eq!(
+        h.alert(&id).await["delivery"],
+        json!({"recipients": 1, "sent": 1, "failed": 0})
+    );
+}

@@ -124,7 +124,7 @@ async fn the_compiled_binary_answers_the_alert_routes_and_delivers_from_its_queu
 
     // THEN the citizen's phone has the alert once, and the alert says so
     let e164 = format!("+8210{digits}");
-    assert_eq!(stack.texts_to(&e164).await, [message.clone()]);
+    assert_eq!(stack.texts_to(&e164).await, std::slice::from_ref(&message));
     let alert: Value = http
         .get(format!("{base}/v1/alerts/{id}"))
         .send()

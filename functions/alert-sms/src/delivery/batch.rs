@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{Delivery, RETENTION_SECS, SEND_CONCURRENCY};
+use std::time::Instant;
+
+use super::{DEADLINE_MARGIN, Delivery, RETENTION_SECS, SEND_CONCURRENCY};
 use crate::Outcome;
 use crate::alerts::Alert;
 use crate::db::{self, StoreError, n, s};
@@ -25,6 +27,9 @@ enum Seen {
     Undeliverable,
     /// Claimed by another attempt that is (or was) sending.
     Unknown,
+    /// Not tried now (the invocation is ending, or SNS throttled the text and
+    /// the claim was given back): the redelivery tries it, nothing is counted.
+    Deferred,
 }
 
 /// A delivery claim (`DELIVERY#<alertId>#<userId>` / `DELIVERY`).
@@ -52,12 +57,14 @@ struct Tally {
 }
 
 impl Delivery {
-    /// Texts one batch; `Retry` when a text failed (the batch comes back).
+    /// Texts one batch; `Retry` when a text failed or was deferred (the batch
+    /// comes back, and texts only those).
     pub(super) async fn batch(
         &self,
         alert_id: &str,
         batch_id: &str,
         recipients: &[String],
+        deadline: Option<Instant>,
     ) -> Outcome {
         let alert = match self.live(alert_id).await {
             Ok(a) => a,
@@ -68,7 +75,7 @@ impl Delivery {
             Err(e) => return Outcome::Retry(e.to_string()),
         };
         let seen: Vec<Result<Seen, StoreError>> = futures::stream::iter(recipients)
-            .map(|user_id| self.deliver(&alert, user_id, &phones))
+            .map(|user_id| self.deliver(&alert, user_id, &phones, deadline))
             .buffer_unordered(SEND_CONCURRENCY)
             .collect()
             .await;
@@ -83,7 +90,7 @@ impl Delivery {
                 }
                 Ok(Seen::Undeliverable) => *tally.entry("failed").or_default() += 1,
                 Ok(Seen::Unknown) => {}
-                Err(_) => retry = true,
+                Ok(Seen::Deferred) | Err(_) => retry = true,
             }
         }
         let sent = tally.get("sent").copied().unwrap_or(0);
@@ -105,7 +112,11 @@ impl Delivery {
         alert: &Alert,
         user_id: &str,
         phones: &HashMap<String, shared::phone::PhoneNumber>,
+        deadline: Option<Instant>,
     ) -> Result<Seen, StoreError> {
+        if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
+            return Ok(Seen::Deferred);
+        }
         let table = self.alerts.table();
         let db = self.alerts.client();
         let key = db::key(format!("DELIVERY#{}#{user_id}", alert.alert_id), "DELIVERY");
@@ -156,12 +167,30 @@ impl Delivery {
             None => ("undeliverable", Seen::Undeliverable, String::new()),
             Some(phone) => match self.sender.text(phone.e164(), &alert.message).await {
                 Ok(id) => ("sent", Seen::Sent, id),
+                Err(code) if is_throttling(&code) => ("", Seen::Deferred, String::new()),
                 Err(code) => {
                     tracing::warn!(alert_id = %alert.alert_id, to = %phone.masked(), code, "alert text failed");
                     ("failed", Seen::Failed, String::new())
                 }
             },
         };
+        if seen == Seen::Deferred {
+            // SNS's SMS rate quota, not a failure: give the claim back (only
+            // ours) so that the redelivery texts this citizen.
+            let released = db
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression("claimId = :claim")
+                .expression_attribute_values(":claim", s(claim_id))
+                .send()
+                .await;
+            if let Err(e) = released {
+                tracing::warn!(alert_id = %alert.alert_id, error = %StoreError::sdk(e), "throttled claim not given back");
+                return Ok(Seen::Unknown);
+            }
+            return Ok(Seen::Deferred);
+        }
         let marked = db
             .update_item()
             .table_name(table)
@@ -250,4 +279,12 @@ impl Delivery {
         }
         Err(StoreError("the batch tally kept changing".into()))
     }
+}
+
+/// SNS's answers to a send rate over the account's quota.
+fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling" | "ThrottlingException" | "ThrottledException" | "TooManyRequestsException"
+    )
 }
