@@ -69,18 +69,7 @@ async fn a_device_registered_on_the_phone_texts_that_citizen_even_when_login_sto
     // AND alert-sms, fed from its queue over the Invoke API, texts that phone once
     let source = stack.sqs_source("alert-sms", "DomainEvents");
     let invoke_url = sms_runtime.invoke_url();
-    let delivered = source
-        .poll_once(5, |event| async move {
-            let r = reqwest::Client::new()
-                .post(&invoke_url)
-                .json(&event)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            r.json::<Value>().await.map_err(|e| e.to_string())
-        })
-        .await
-        .unwrap();
+    let delivered = source.poll_into(5, &invoke_url).await.unwrap();
     assert_eq!(delivered.received, 1);
     assert_eq!(delivered.deleted, 1, "{delivered:?}");
     let texts = stack.texts_to(&phone.e164).await;

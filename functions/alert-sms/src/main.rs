@@ -39,18 +39,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// The invocation's deadline (`context.deadline`, Unix milliseconds) as an
-/// instant of this process's clock.
-fn deadline(unix_ms: u64) -> Option<std::time::Instant> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_millis();
-    if unix_ms == 0 {
+/// The invocation's deadline (`context.deadline`, Unix milliseconds in Lambda)
+/// as an instant of this process's clock. cargo-lambda's local runtime sends
+/// the time left instead (600000): a value too small to be a date is read so.
+fn deadline(value_ms: u64) -> Option<std::time::Instant> {
+    /// 2001-09-09 in Unix milliseconds: anything below is a duration.
+    const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+    if value_ms == 0 {
         return None;
     }
-    let left = u64::try_from(u128::from(unix_ms).saturating_sub(now_ms)).unwrap_or(u64::MAX);
-    Some(std::time::Instant::now() + std::time::Duration::from_millis(left))
+    let left_ms = if value_ms < EPOCH_MS_FLOOR {
+        value_ms
+    } else {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_millis();
+        u64::try_from(u128::from(value_ms).saturating_sub(now_ms)).unwrap_or(u64::MAX)
+    };
+    Some(std::time::Instant::now() + std::time::Duration::from_millis(left_ms))
 }
 
 /// Whether the event is an SQS batch (an empty one too: devstack warms the
@@ -97,6 +104,22 @@ async fn http(
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn deadlines_are_read_as_dates_or_as_cargo_lambdas_time_left() {
+        use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let in_30s = super::deadline(now_ms + 30_000).unwrap();
+        assert!(in_30s > Instant::now() + Duration::from_secs(25));
+        let local = super::deadline(600_000).unwrap();
+        assert!(local > Instant::now() + Duration::from_secs(590));
+        let past = super::deadline(now_ms - 1_000).unwrap();
+        assert!(past <= Instant::now());
+        assert_eq!(super::deadline(0), None);
+    }
 
     #[test]
     fn sqs_batches_even_empty_ones_are_told_from_http_requests() {

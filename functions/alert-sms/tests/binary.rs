@@ -103,19 +103,7 @@ async fn the_compiled_binary_answers_the_alert_routes_and_delivers_from_its_queu
     let source = stack.sqs_source("alert-sms", "AlertDelivery");
     let invoke_url = lambda.invoke_url();
     for _ in 0..10 {
-        let url = invoke_url.clone();
-        let delivered = source
-            .poll_once(1, |event| async move {
-                let r = reqwest::Client::new()
-                    .post(&url)
-                    .json(&event)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                r.json::<Value>().await.map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap();
+        let delivered = source.poll_into(1, &invoke_url).await.unwrap();
         assert_eq!(delivered.failure, None);
         if delivered.received == 0 {
             break;

@@ -143,6 +143,13 @@ impl SqsSource {
         })
     }
 
+    /// [`SqsSource::poll_once`] into the function behind a Lambda Invoke API
+    /// URL (`LocalLambda::invoke_url`, or [`SqsSource::invocation_url`]).
+    pub async fn poll_into(&self, wait_seconds: i32, invoke_url: &str) -> Result<Delivered> {
+        self.poll_once(wait_seconds, |event| invoke_over_http(invoke_url, event))
+            .await
+    }
+
     /// Feeds the queue to the function served by `cargo lambda watch` at
     /// `api_base`, long-polling, until the task is dropped (`cargo dev`).
     /// Failures go to stderr with the queue and the function, and polling goes on.
@@ -162,9 +169,7 @@ impl SqsSource {
             Err(e) => eprintln!("devstack: {route}: warming up failed: {e}"),
         }
         loop {
-            let polled = self
-                .poll_once(LONG_POLL_SECONDS, |event| invoke_over_http(&url, event))
-                .await;
+            let polled = self.poll_into(LONG_POLL_SECONDS, &url).await;
             match polled {
                 Ok(delivered) if delivered.left_for_retry > 0 => {
                     let why = delivered
