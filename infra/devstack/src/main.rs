@@ -85,10 +85,17 @@ const DEMO_ACCOUNTS: &[Demo] = &[
         agency: None,
     },
     Demo {
+        login_id: "citizen3",
+        password: "Citizen3-pocketgov",
+        name: "이순신",
+        phone: "010-3456-7890",
+        agency: None,
+    },
+    Demo {
         login_id: "official1",
         password: "Official1-pocketgov",
         name: "이서울",
-        phone: "010-3456-7890",
+        phone: "010-5678-9012",
         agency: Some("11"),
     },
     Demo {

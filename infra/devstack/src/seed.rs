@@ -13,7 +13,7 @@ const TAX_LEDGER_TABLE: &str = "TaxLedgerTable";
 
 /// The register file: 48 fictional parcels in 8 provinces.
 pub const REGISTERS_JSON: &str = include_str!("../data/registers.json");
-/// The ledger file: bills and payments of `citizen1` and `citizen2`.
+/// The ledger file: bills and payments of `citizen1`, `citizen2` and `citizen3`.
 pub const TAX_LEDGER_JSON: &str = include_str!("../data/tax-ledger.json");
 
 fn seed_error(what: &str, message: impl ToString) -> Error {

@@ -133,6 +133,29 @@ async fn when_a_tax_certificate_is_verified_should_show_a_masked_subject() {
 }
 
 #[tokio::test]
+async fn citizen3s_ledger_prints_the_bill_paid_twice_as_paid_and_the_2025_property_tax_in_arrears()
+{
+    // GIVEN the demo ledger of citizen3 (overpayments and one unpaid bill)
+    let h = Harness::new().await;
+    let me = h.taxpayer("yisunsin", "citizen3").await;
+    // WHEN a payment certificate and the 2022 assessment are issued
+    let r = h.issue(&me, json!({"type": "local-tax-payment"})).await;
+    r.expect(201);
+    let text = pdf_text(&download(&r.str("downloadUrl")).await.2);
+    // THEN the unpaid 2025 property tax is the one bill in arrears
+    assert!(text.contains("1건") && text.contains("2025년 9월 정기분"), "{text}");
+    assert!(text.contains("150,000원"), "{text}");
+    assert!(!text.contains("2022년 7월 정기분"), "paid twice is not in arrears: {text}");
+    let r = h
+        .issue(&me, json!({"type": "local-tax-assessment", "year": 2022}))
+        .await;
+    r.expect(201);
+    let text = pdf_text(&download(&r.str("downloadUrl")).await.2);
+    assert!(text.contains("2022년 7월 정기분"), "{text}");
+    assert!(text.contains("300,000"), "{text}");
+}
+
+#[tokio::test]
 async fn when_the_same_idempotency_key_is_replayed_should_return_the_same_issue_number() {
     let h = Harness::new().await;
     let me = h.citizen("replayer").await;
