@@ -143,9 +143,15 @@ async fn citizen3s_ledger_prints_the_bill_paid_twice_as_paid_and_the_2025_proper
     r.expect(201);
     let text = pdf_text(&download(&r.str("downloadUrl")).await.2);
     // THEN the unpaid 2025 property tax is the one bill in arrears
-    assert!(text.contains("1건") && text.contains("2025년 9월 정기분"), "{text}");
+    assert!(
+        text.contains("1건") && text.contains("2025년 9월 정기분"),
+        "{text}"
+    );
     assert!(text.contains("150,000원"), "{text}");
-    assert!(!text.contains("2022년 7월 정기분"), "paid twice is not in arrears: {text}");
+    assert!(
+        !text.contains("2022년 7월 정기분"),
+        "paid twice is not in arrears: {text}"
+    );
     let r = h
         .issue(&me, json!({"type": "local-tax-assessment", "year": 2022}))
         .await;
