@@ -50,6 +50,23 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(StoreError::item)
 }
 
+/// One page of a Query: its items as `T`, and the `position` attribute of
+/// the last evaluated key when more follow (what the next page starts after).
+pub fn page<T: DeserializeOwned>(
+    items: Option<Vec<Item>>,
+    last_evaluated_key: Option<Item>,
+    position: &str,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let items = items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<_, _>>()?;
+    let next =
+        last_evaluated_key.and_then(|k| k.get(position).and_then(|v| v.as_s().ok()).cloned());
+    Ok((items, next))
+}
+
 /// A string attribute.
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

@@ -63,6 +63,24 @@ struct IndexItem {
     ttl: i64,
 }
 
+/// The index entry `<pk>` / `<secs>#<alertId>` of `alert`, as a transaction part.
+fn index_put(
+    table: &str,
+    pk: String,
+    secs: i64,
+    alert: &Alert,
+    ttl: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let entry = IndexItem {
+        pk,
+        sk: format!("{}#{}", padded(secs), alert.alert_id),
+        alert_id: alert.alert_id.clone(),
+        category: alert.category,
+        ttl,
+    };
+    put(table, db::to_item(&entry)?, None)
+}
+
 fn padded(secs: i64) -> String {
     format!("{secs:010}")
 }
@@ -155,29 +173,21 @@ impl Alerts {
         let t = &self.table;
         let mut items = vec![
             put(t, db::to_item(alert)?, Some("attribute_not_exists(pk)"))?,
-            put(
+            index_put(
                 t,
-                db::to_item(&IndexItem {
-                    pk: "PENDING".into(),
-                    sk: format!("{}#{}", padded(alert.created_at), alert.alert_id),
-                    alert_id: alert.alert_id.clone(),
-                    category: alert.category,
-                    ttl: alert.created_at + 30 * 86_400,
-                })?,
-                None,
+                "PENDING".into(),
+                alert.created_at,
+                alert,
+                alert.created_at + 30 * 86_400,
             )?,
         ];
         for region in &alert.regions {
-            items.push(put(
+            items.push(index_put(
                 t,
-                db::to_item(&IndexItem {
-                    pk: format!("RECENT#{}", region.code()),
-                    sk: format!("{}#{}", padded(alert.created_at), alert.alert_id),
-                    alert_id: alert.alert_id.clone(),
-                    category: alert.category,
-                    ttl: alert.created_at + INDEX_TTL_SECS,
-                })?,
-                None,
+                format!("RECENT#{}", region.code()),
+                alert.created_at,
+                alert,
+                alert.created_at + INDEX_TTL_SECS,
             )?);
         }
         self.db
@@ -272,16 +282,12 @@ impl Alerts {
             )?,
         ];
         for region in &alert.regions {
-            items.push(put(
+            items.push(index_put(
                 t,
-                db::to_item(&IndexItem {
-                    pk: format!("ISSUED#{}", region.code()),
-                    sk: format!("{}#{}", padded(now), alert.alert_id),
-                    alert_id: alert.alert_id.clone(),
-                    category: alert.category,
-                    ttl: now + INDEX_TTL_SECS,
-                })?,
-                None,
+                format!("ISSUED#{}", region.code()),
+                now,
+                alert,
+                now + INDEX_TTL_SECS,
             )?);
         }
         self.commit(alert, items).await?;
@@ -441,15 +447,8 @@ impl Alerts {
                 .exclusive_start_key("sk", s(after));
         }
         let out = query.send().await.map_err(StoreError::sdk)?;
-        let entries: Vec<IndexItem> = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(db::from_item)
-            .collect::<Result<_, _>>()?;
-        let next = out
-            .last_evaluated_key
-            .and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned());
+        let (entries, next): (Vec<IndexItem>, _) =
+            db::page(out.items, out.last_evaluated_key, "sk")?;
         let ids: Vec<String> = entries.iter().map(|e| e.alert_id.clone()).collect();
         let alerts = self.get_many(&ids).await?;
         // Entries outlive a change only within the same transaction's gap:

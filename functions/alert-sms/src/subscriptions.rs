@@ -274,16 +274,7 @@ impl Subscriptions {
                 .exclusive_start_key("sk", s(format!("REGION#{}", region.code())));
         }
         let out = query.send().await.map_err(StoreError::sdk)?;
-        let entries: Vec<RegionEntry> = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(db::from_item)
-            .collect::<Result<_, _>>()?;
-        let next = out
-            .last_evaluated_key
-            .and_then(|k| k.get("userId").and_then(|v| v.as_s().ok()).cloned());
-        Ok((entries, next))
+        db::page(out.items, out.last_evaluated_key, "userId")
     }
 }
 
