@@ -59,25 +59,7 @@ pub fn vars(stack: &TestStack, function: &str) -> BTreeMap<String, String> {
     }
 }
 
-/// A mobile number of one test: as typed, and in E.164.
-pub struct Phone {
-    /// `010-XXXX-XXXX`.
-    pub dashed: String,
-    /// `+8210XXXXXXXX`.
-    pub e164: String,
-}
-
-/// A mobile number no other test uses (tests share the emulator's SMS log).
-pub fn unique_phone() -> Phone {
-    let digits: String = shared::random::bytes::<8>()
-        .iter()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    Phone {
-        dashed: format!("010-{}-{}", &digits[..4], &digits[4..]),
-        e164: format!("+8210{digits}"),
-    }
-}
+pub use devstack::phone::{TestPhone as Phone, unique as unique_phone};
 
 /// A fresh device public key: base64url of a P-256 SubjectPublicKeyInfo (DER).
 pub fn device_public_key() -> String {

@@ -50,12 +50,9 @@ async fn the_compiled_binary_answers_the_alert_routes_and_delivers_from_its_queu
     let issuer = LocalIssuer::start(&stack).await;
     let writer = signed_in(&issuer, "binwriter", None).await;
     let approver = signed_in(&issuer, "binapprover", None).await;
-    let digits: String = shared::random::bytes::<8>()
-        .iter()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    let phone = format!("010-{}-{}", &digits[..4], &digits[4..]);
-    let citizen = signed_in(&issuer, "bincitizen", Some(&phone)).await;
+    let phone = devstack::phone::unique();
+    let digits = phone.e164["+8210".len()..].to_owned();
+    let citizen = signed_in(&issuer, "bincitizen", Some(&phone.dashed)).await;
 
     // AND the compiled function, configured as the template configures it
     let vars = issuer.env_of(&stack, "alert-sms");
@@ -111,8 +108,10 @@ async fn the_compiled_binary_answers_the_alert_routes_and_delivers_from_its_queu
     }
 
     // THEN the citizen's phone has the alert once, and the alert says so
-    let e164 = format!("+8210{digits}");
-    assert_eq!(stack.texts_to(&e164).await, std::slice::from_ref(&message));
+    assert_eq!(
+        stack.texts_to(&phone.e164).await,
+        std::slice::from_ref(&message)
+    );
     let alert: Value = http
         .get(format!("{base}/v1/alerts/{id}"))
         .send()

@@ -21,7 +21,7 @@
 //! reads the texts it kept), [`venv`] the Python environment, [`seed`] the demo
 //! data, [`pipes`] and [`sqs_source`] the event plumbing, [`local_lambda`] and
 //! [`runtime_api`] run compiled functions, [`reply`], [`json_stub`] and
-//! [`issuer`] help function tests.
+//! [`issuer`] help function tests, [`phone`] gives each test its own number.
 
 pub mod deploy;
 pub mod emulator;
@@ -30,6 +30,7 @@ mod http_client;
 pub mod issuer;
 pub mod json_stub;
 pub mod local_lambda;
+pub mod phone;
 pub mod pipes;
 pub mod reply;
 pub mod resolve;

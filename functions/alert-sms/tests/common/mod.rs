@@ -371,9 +371,5 @@ impl Harness {
 
 /// `010-XXXX-XXXX` with random digits.
 pub fn unique_phone() -> String {
-    let digits: String = shared::random::bytes::<8>()
-        .iter()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    format!("010-{}-{}", &digits[..4], &digits[4..])
+    devstack::phone::unique().dashed
 }
