@@ -52,6 +52,27 @@ impl Cursors {
         Self { key }
     }
 
+    /// Cursors keyed by the value of the Secrets Manager secret `secret_id`
+    /// (a secret the template generates), derived for `purpose` (one key per
+    /// function: a cursor of one function never passes another's check).
+    pub async fn from_secret(
+        sdk: &aws_config::SdkConfig,
+        secret_id: &str,
+        purpose: &str,
+    ) -> Result<Self, ApiError> {
+        use sha2::Digest;
+        let secret = crate::aws::secret_string(sdk, secret_id)
+            .await
+            .map_err(ApiError::internal)?;
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(purpose.as_bytes())
+            .chain_update([0])
+            .chain_update(secret.as_bytes())
+            .finalize()
+            .into();
+        Ok(Self::new(key))
+    }
+
     fn tag(&self, list: &str, payload: &str) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
             .expect("HMAC takes keys of any length");

@@ -1,7 +1,8 @@
 //! What two or more pocketgov functions need, in one place so that every function
 //! behaves the same at the edge: configuration, the AWS SDK config, the HTTP edge
 //! (JSON parsing, problem+json errors, request ids), access-token verification,
-//! idempotency, domain events, telemetry and the typed values parsed at the edge.
+//! idempotency, DynamoDB plumbing (errors, serde_dynamo items, cancelled
+//! transactions), domain events, telemetry and the typed values parsed at the edge.
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod aws;
 pub mod codes;
 pub mod config;
 pub mod cursor;
+pub mod dynamo;
 pub mod events;
 pub mod http;
 pub mod idempotency;

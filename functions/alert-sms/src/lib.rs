@@ -32,7 +32,7 @@
 pub mod alerts;
 pub mod cap;
 pub mod claims;
-pub mod db;
+pub use shared::dynamo as db;
 pub mod delivery;
 pub mod phones;
 pub mod publication;
@@ -233,18 +233,13 @@ impl App {
 
     /// The list cursors, keyed by the cursor secret (read once).
     async fn cursors(&self) -> Result<&Cursors, shared::http::ApiError> {
-        use sha2::Digest;
         self.cursors
-            .get_or_try_init(|| async {
-                let secret = shared::aws::secret_string(&self.sdk, &self.cursor_secret_id)
-                    .await
-                    .map_err(shared::http::ApiError::internal)?;
-                let key: [u8; 32] = sha2::Sha256::new()
-                    .chain_update(b"pocketgov alert list cursors\0")
-                    .chain_update(secret.as_bytes())
-                    .finalize()
-                    .into();
-                Ok(Cursors::new(key))
+            .get_or_try_init(|| {
+                Cursors::from_secret(
+                    &self.sdk,
+                    &self.cursor_secret_id,
+                    "pocketgov alert list cursors",
+                )
             })
             .await
     }

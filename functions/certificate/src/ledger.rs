@@ -1,7 +1,9 @@
 //! The local-tax ledger (read-only here): bills and payments per taxpayer.
 //!
-//! Items in the tax-ledger table (the tax-refund function will own the writes):
-//! - `TAXPAYER#<userId>` / `PROFILE`: name, address, the authority of residence;
+//! Items in the tax-ledger table (written by the tax-refund function, see its
+//! `records` module; certificates read bills and payments only):
+//! - `TAXPAYER#<userId>` / `PROFILE`: name and address (the authority of
+//!   residence follows from the address);
 //! - `TAXPAYER#<userId>` / `BILL#<year>#<billId>`: one assessed bill;
 //! - `TAXPAYER#<userId>` / `PAY#<billId>#<paymentId>`: one payment of a bill.
 
@@ -10,73 +12,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
-use serde::Deserialize;
 
-use crate::store::{StoreError, item_n, item_s, n, s};
-
-/// A bill in the import file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BillRecord {
-    /// Unique bill id.
-    pub bill_id: String,
-    /// Tax code (`property`, `vehicle`, ...).
-    pub tax_type: String,
-    /// Korean tax name (재산세, ...).
-    pub tax_name: String,
-    /// Tax year.
-    pub year: i32,
-    /// Period (e.g. 2025년 7월 정기분).
-    pub period: String,
-    /// Assessing authority.
-    pub authority: String,
-    /// Assessment date.
-    pub assessed_on: NaiveDate,
-    /// Due date.
-    pub due_date: NaiveDate,
-    /// Amount assessed.
-    pub amount_krw: i64,
-}
-
-/// A payment in the import file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PaymentRecord {
-    /// Unique payment id.
-    pub payment_id: String,
-    /// The bill paid.
-    pub bill_id: String,
-    /// Payment date.
-    pub paid_on: NaiveDate,
-    /// Amount paid.
-    pub amount_krw: i64,
-    /// How (가상계좌, 자동이체, ...).
-    pub method: String,
-}
-
-/// One taxpayer in the import file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct TaxpayerRecord {
-    /// The demo account it belongs to.
-    pub login_id: String,
-    /// Name.
-    pub name: String,
-    /// Address.
-    pub address: String,
-    /// Bills.
-    pub bills: Vec<BillRecord>,
-    /// Payments.
-    pub payments: Vec<PaymentRecord>,
-}
-
-/// The ledger import file (`infra/devstack/data/tax-ledger.json`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LedgerFile {
-    /// Every taxpayer.
-    pub taxpayers: Vec<TaxpayerRecord>,
-}
+use crate::store::{StoreError, item_n, item_s, s};
 
 /// A bill with what was paid on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,56 +91,6 @@ pub fn authority_of(address: &str) -> String {
     }
 }
 
-/// Writes one taxpayer's ledger under `user_id`.
-pub async fn import(
-    db: &Client,
-    table: &str,
-    user_id: &str,
-    t: &TaxpayerRecord,
-) -> Result<(), StoreError> {
-    let pk = format!("TAXPAYER#{user_id}");
-    let mut items = vec![HashMap::from([
-        ("pk".to_owned(), s(&pk)),
-        ("sk".to_owned(), s("PROFILE")),
-        ("name".to_owned(), s(&t.name)),
-        ("address".to_owned(), s(&t.address)),
-        ("authority".to_owned(), s(&authority_of(&t.address))),
-    ])];
-    for b in &t.bills {
-        items.push(HashMap::from([
-            ("pk".to_owned(), s(&pk)),
-            (
-                "sk".to_owned(),
-                s(&format!("BILL#{}#{}", b.year, b.bill_id)),
-            ),
-            ("billId".to_owned(), s(&b.bill_id)),
-            ("taxType".to_owned(), s(&b.tax_type)),
-            ("taxName".to_owned(), s(&b.tax_name)),
-            ("year".to_owned(), n(b.year)),
-            ("period".to_owned(), s(&b.period)),
-            ("authority".to_owned(), s(&b.authority)),
-            ("assessedOn".to_owned(), s(&b.assessed_on.to_string())),
-            ("dueDate".to_owned(), s(&b.due_date.to_string())),
-            ("amountKrw".to_owned(), n(b.amount_krw)),
-        ]));
-    }
-    for p in &t.payments {
-        items.push(HashMap::from([
-            ("pk".to_owned(), s(&pk)),
-            (
-                "sk".to_owned(),
-                s(&format!("PAY#{}#{}", p.bill_id, p.payment_id)),
-            ),
-            ("billId".to_owned(), s(&p.bill_id)),
-            ("paymentId".to_owned(), s(&p.payment_id)),
-            ("paidOn".to_owned(), s(&p.paid_on.to_string())),
-            ("amountKrw".to_owned(), n(p.amount_krw)),
-            ("method".to_owned(), s(&p.method)),
-        ]));
-    }
-    crate::store::put_all(db, table, &items).await
-}
-
 /// The ledger of `user_id`, or `None` when the ledger has no such taxpayer.
 pub async fn load(db: &Client, table: &str, user_id: &str) -> Result<Option<Ledger>, StoreError> {
     let pk = format!("TAXPAYER#{user_id}");
@@ -264,7 +151,7 @@ pub async fn load(db: &Client, table: &str, user_id: &str) -> Result<Option<Ledg
     Ok(Some(Ledger {
         name: item_s(profile, "name")?,
         address: item_s(profile, "address")?,
-        authority: item_s(profile, "authority")?,
+        authority: authority_of(&item_s(profile, "address")?),
         bills,
     }))
 }
@@ -317,13 +204,5 @@ mod tests {
             ..bill
         };
         assert_eq!(overpaid.unpaid_krw(), 0);
-    }
-
-    #[test]
-    fn the_seed_file_is_valid() {
-        let file: LedgerFile =
-            serde_json::from_str(include_str!("../../../infra/devstack/data/tax-ledger.json"))
-                .unwrap();
-        assert!(file.taxpayers.iter().any(|t| t.login_id == "citizen1"));
     }
 }

@@ -59,47 +59,16 @@ pub fn item_n<T: FromStr>(
         .ok_or_else(|| StoreError::Data(format!("`{name}` is missing or not a number")))
 }
 
-/// Writes `items` with BatchWriteItem (25 at a time), retrying unprocessed
-/// items with a short back-off; for imports, not for requests.
-pub async fn put_all(db: &Client, table: &str, items: &[Item]) -> Result<(), StoreError> {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    for chunk in items.chunks(25) {
-        let mut requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .expect("item is set"),
-                    )
-                    .build()
-            })
-            .collect();
-        for attempt in 0..8 {
-            let out = db
-                .batch_write_item()
-                .request_items(table, requests)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            requests = out
-                .unprocessed_items
-                .and_then(|mut m| m.remove(table))
-                .unwrap_or_default();
-            if requests.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-        }
-        if !requests.is_empty() {
-            return Err(StoreError::Data(
-                "the table kept throttling the writes".into(),
-            ));
-        }
-    }
-    Ok(())
+/// Writes `items` with BatchWriteItem ([`shared::dynamo::put_all`]); for
+/// imports, not for requests.
+pub async fn put_all(
+    db: &Client,
+    table: &str,
+    items: &[shared::dynamo::Item],
+) -> Result<(), StoreError> {
+    shared::dynamo::put_all(db, table, items)
+        .await
+        .map_err(|e| StoreError::Sdk(e.0))
 }
 
 /// A storage failure.

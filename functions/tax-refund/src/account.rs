@@ -103,6 +103,19 @@ pub enum HolderError {
     NotTheCitizen,
 }
 
+/// Checks the form of an account holder's name: 1 to 40 characters, not blank.
+pub fn parse_holder(holder: &str) -> Result<&str, Invalid> {
+    let trimmed = holder.trim();
+    if trimmed.is_empty() || holder.chars().count() > 40 {
+        Err(Invalid::new(
+            "must be the account holder's name, 1 to 40 characters",
+            "예금주 이름이어야 합니다 (1~40자)",
+        ))
+    } else {
+        Ok(trimmed)
+    }
+}
+
 /// Checks that `holder` names the citizen registered as `registered`, ignoring
 /// spaces (banks print `홍 길 동` and `홍길동` alike) and ASCII case.
 pub fn check_holder(holder: &str, registered: &str) -> Result<(), HolderError> {
@@ -112,14 +125,8 @@ pub fn check_holder(holder: &str, registered: &str) -> Result<(), HolderError> {
             .flat_map(char::to_lowercase)
             .collect()
     };
-    let given = normal(holder);
-    if given.is_empty() || holder.chars().count() > 40 {
-        return Err(HolderError::Invalid(Invalid::new(
-            "must be the account holder's name, 1 to 40 characters",
-            "예금주 이름이어야 합니다 (1~40자)",
-        )));
-    }
-    if given == normal(registered) {
+    parse_holder(holder).map_err(HolderError::Invalid)?;
+    if normal(holder) == normal(registered) {
         Ok(())
     } else {
         Err(HolderError::NotTheCitizen)

@@ -153,6 +153,7 @@ pub fn claimable_until(paid_on: NaiveDate) -> NaiveDate {
 pub fn overpayments(bills: &[Bill], today: NaiveDate) -> Vec<Overpayment> {
     let mut found: Vec<Overpayment> = bills
         .iter()
+        .filter(|bill| bill.overpaid_krw() > 0)
         .filter_map(|bill| {
             let paid_on = bill.overpaid_on()?;
             let until = claimable_until(paid_on);
@@ -215,11 +216,13 @@ pub fn arrears(bills: &[Bill], today: NaiveDate) -> Vec<Arrear> {
 }
 
 /// One part of an offset: this much of this bill's arrears.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Offset {
     /// The bill in arrears.
     pub bill_id: String,
     /// How much of it.
+    #[serde(rename = "amountKrw")]
     pub krw: i64,
 }
 
@@ -338,6 +341,25 @@ mod tests {
             1
         );
         assert!(overpayments(&[edge], day("2026-01-11")).is_empty());
+    }
+
+    #[test]
+    fn a_refunded_overpayment_is_paid_and_no_longer_claimable() {
+        // GIVEN the 2022 bill paid twice, and its refund booked as a negative
+        // payment (what the payment step writes)
+        let refunded = bill(
+            "B2022-30170-PROP-07",
+            "2022-07-31",
+            300_000,
+            &[
+                ("2022-07-20", 300_000),
+                ("2022-07-21", 300_000),
+                ("2026-12-04", -300_000),
+            ],
+        );
+        // THEN it is simply paid, and nothing is left to claim
+        assert_eq!(refunded.status(day("2026-12-05")), BillStatus::Paid);
+        assert!(overpayments(&[refunded], day("2026-12-05")).is_empty());
     }
 
     #[test]

@@ -31,6 +31,26 @@ pub enum Action {
     Pay,
 }
 
+impl Action {
+    /// The action in a sentence: "cannot be approved".
+    pub fn done(self) -> &'static str {
+        match self {
+            Action::Approve => "approved",
+            Action::Reject => "rejected",
+            Action::Pay => "paid",
+        }
+    }
+
+    /// The action in Korean: "승인할 수 없습니다".
+    pub fn korean(self) -> &'static str {
+        match self {
+            Action::Approve => "승인할",
+            Action::Reject => "반려할",
+            Action::Pay => "지급할",
+        }
+    }
+}
+
 impl Status {
     /// The api.md value.
     pub fn as_str(self) -> &'static str {
@@ -39,6 +59,34 @@ impl Status {
             Status::Approved => "approved",
             Status::Rejected => "rejected",
             Status::Paid => "paid",
+        }
+    }
+
+    /// Parses the api.md value (the review queue's `?status=`).
+    pub fn parse(value: &str) -> Result<Self, shared::http::Invalid> {
+        [
+            Status::Requested,
+            Status::Approved,
+            Status::Rejected,
+            Status::Paid,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+        .ok_or_else(|| {
+            shared::http::Invalid::new(
+                "must be requested, approved, rejected or paid",
+                "requested, approved, rejected, paid 중 하나여야 합니다",
+            )
+        })
+    }
+
+    /// The Korean name (신청, 승인, 반려, 지급).
+    pub fn korean(self) -> &'static str {
+        match self {
+            Status::Requested => "신청",
+            Status::Approved => "승인",
+            Status::Rejected => "반려",
+            Status::Paid => "지급",
         }
     }
 

@@ -184,6 +184,10 @@ pub async fn deploy(
         let physical = create_secret(&clients, &context, r).await?;
         context.insert(&r.logical_id, physical);
     }
+    for r in template.of_kind(Kind::Key) {
+        let physical = create_key(&clients, &context, r).await?;
+        context.insert(&r.logical_id, physical);
+    }
     for r in template.of_kind(Kind::Table) {
         let physical = create_table(&clients, &context, r).await?;
         context.insert(&r.logical_id, physical);
@@ -239,6 +243,7 @@ struct Clients {
     sqs: aws_sdk_sqs::Client,
     secrets: aws_sdk_secretsmanager::Client,
     s3: aws_sdk_s3::Client,
+    kms: aws_sdk_kms::Client,
 }
 
 impl Clients {
@@ -248,6 +253,7 @@ impl Clients {
             sns: aws_sdk_sns::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(sdk)
                     .force_path_style(true)
@@ -730,6 +736,45 @@ async fn create_secret(clients: &Clients, context: &Context, r: &Resource) -> Re
         .ok_or_else(|| Error::aws_missing("CreateSecret", &name, "ARN"))?
         .to_owned();
     Ok(Physical::new(&arn).with("Id", &arn))
+}
+
+/// Creates a symmetric KMS key with the template's description (`!Ref` is its
+/// key id, `!GetAtt .Arn` its ARN), tagged with the stack and logical id so
+/// that a developer can tell the keys of stacks apart.
+async fn create_key(clients: &Clients, context: &Context, r: &Resource) -> Result<Physical> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct KeyProperties {
+        description: Option<String>,
+    }
+    let p: KeyProperties = properties(context, r)?;
+    let tag = |key: &str, value: &str| {
+        aws_sdk_kms::types::Tag::builder()
+            .tag_key(key)
+            .tag_value(value)
+            .build()
+            .map_err(|e| Error::template(format!("Resources.{}", r.logical_id), e.to_string()))
+    };
+    let created = clients
+        .kms
+        .create_key()
+        .set_description(p.description)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
+        .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
+        .tags(tag("aws:cloudformation:stack-name", context.stack_name())?)
+        .tags(tag("aws:cloudformation:logical-id", &r.logical_id)?)
+        .send()
+        .await
+        .map_err(|e| Error::aws("CreateKey", &r.logical_id, e))?;
+    let metadata = created
+        .key_metadata
+        .ok_or_else(|| Error::aws_missing("CreateKey", &r.logical_id, "KeyMetadata"))?;
+    let arn = metadata
+        .arn
+        .ok_or_else(|| Error::aws_missing("CreateKey", &r.logical_id, "Arn"))?;
+    Ok(Physical::new(metadata.key_id.as_str())
+        .with("Arn", arn)
+        .with("KeyId", metadata.key_id))
 }
 
 /// Creates a bucket with the template's encryption, public access block and

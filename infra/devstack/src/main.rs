@@ -202,6 +202,7 @@ fn resources(args: &[String]) -> Result<ExitCode, Error> {
                 deploy::resource_name(&context, resource)?
             }
             Kind::Function => format!("(binary `{}`)", resource.binary().unwrap_or("?")),
+            Kind::Key => "(a new key id per stack)".to_owned(),
             Kind::Pipe => format!(
                 "{} (run by devstack)",
                 deploy::resource_name(&context, resource)?

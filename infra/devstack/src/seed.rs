@@ -50,14 +50,14 @@ pub async fn tax_ledger(
     login_id: &str,
     user_id: &str,
 ) -> Result<()> {
-    let file: certificate::ledger::LedgerFile =
+    let file: tax_refund::records::import::LedgerFile =
         serde_json::from_str(TAX_LEDGER_JSON).map_err(|e| seed_error("tax-ledger.json", e))?;
     let taxpayer = file
         .taxpayers
         .iter()
         .find(|t| t.login_id == login_id)
         .ok_or_else(|| seed_error("the tax ledger", format!("no taxpayer `{login_id}`")))?;
-    certificate::ledger::import(
+    tax_refund::records::import::write(
         &aws_sdk_dynamodb::Client::new(sdk),
         &table(stack, TAX_LEDGER_TABLE)?,
         user_id,

@@ -34,6 +34,9 @@ pub enum Kind {
     /// `AWS::Serverless::Function`: not created; run by `cargo lambda watch`, its
     /// environment is read by [`Template::function_environment`].
     Function,
+    /// `AWS::KMS::Key`: created (a symmetric key; its key policy is not
+    /// emulated).
+    Key,
     /// `AWS::Pipes::Pipe`: not created in the emulator (moto has no EventBridge
     /// Pipes); devstack carries its stream records itself ([`crate::pipes`]).
     Pipe,
@@ -53,6 +56,7 @@ impl Kind {
             "AWS::S3::Bucket" => Kind::Bucket,
             "AWS::Serverless::Function" => Kind::Function,
             "AWS::Pipes::Pipe" => Kind::Pipe,
+            "AWS::KMS::Key" => Kind::Key,
             "AWS::Serverless::HttpApi"
             | "AWS::Serverless::Api"
             | "AWS::ApiGatewayV2::Api"
@@ -71,7 +75,6 @@ impl Kind {
             | "AWS::SQS::QueuePolicy"
             | "AWS::SNS::TopicPolicy"
             | "AWS::S3::BucketPolicy"
-            | "AWS::KMS::Key"
             | "AWS::KMS::Alias"
             | "AWS::CloudWatch::Alarm" => Kind::Ignored,
             _ => return None,

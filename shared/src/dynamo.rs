@@ -1,6 +1,7 @@
-//! DynamoDB plumbing the stores of this function share: one error type, the
+//! DynamoDB plumbing the functions' stores share: one error type, the
 //! reading of conditional failures and cancelled transactions, serde_dynamo
-//! items, and `BatchGetItem` with its unprocessed keys retried.
+//! items, and `BatchGetItem`/`BatchWriteItem` with their unprocessed keys
+//! retried.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -113,6 +114,46 @@ pub fn cancellation_reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Opti
         }
         _ => None,
     }
+}
+
+/// Writes `items` with BatchWriteItem (25 at a time), retrying unprocessed
+/// items with a short back-off; for imports and seeds, not for requests (no
+/// condition, no transaction).
+pub async fn put_all(db: &Client, table: &str, items: &[Item]) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    for chunk in items.chunks(25) {
+        let mut requests = chunk
+            .iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+                    .map_err(|e| StoreError(format!("batch write request: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut round = 0u32;
+        while !requests.is_empty() {
+            let out = db
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(StoreError::sdk)?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            if !requests.is_empty() {
+                round += 1;
+                if round > 8 {
+                    return Err(StoreError("the table kept throttling the writes".into()));
+                }
+                tokio::time::sleep(Duration::from_millis(20 << round.min(5))).await;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads `keys` of `table` (any number; 100 per call, unprocessed keys asked
