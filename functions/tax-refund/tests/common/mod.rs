@@ -70,7 +70,7 @@ impl Harness {
     }
 
     async fn login_call(
-        &self,
+        login: &login::App,
         method: &str,
         path: &str,
         body: Value,
@@ -80,29 +80,34 @@ impl Harness {
         let headers: Vec<(&str, &str)> =
             auth.iter().map(|a| ("authorization", a.as_str())).collect();
         let req = devstack::reply::request(method, path, Some(&body), &headers);
-        Reply::from(self.login.handle(req).await)
+        Reply::from(login.handle(req).await)
     }
 
     async fn provision(&self, p: login::accounts::Provision) -> User {
+        Self::provision_on(&self.login, p).await
+    }
+
+    /// Provisions and signs in through `login` (the issuer of the tokens).
+    pub async fn provision_on(login: &login::App, p: login::accounts::Provision) -> User {
         let phone = shared::phone::PhoneNumber::parse(&p.phone)
             .unwrap()
             .e164()
             .to_owned();
         let login_id = p.login_id.clone();
-        let user_id = login::accounts::provision(&self.login, p)
+        let user_id = login::accounts::provision(login, p)
             .await
             .expect("provisioned");
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/login",
-                json!({"loginId": login_id, "password": PASSWORD}),
-                None,
-            )
-            .await;
+        let r = Self::login_call(
+            login,
+            "POST",
+            "/v1/auth/login",
+            json!({"loginId": login_id, "password": PASSWORD}),
+            None,
+        )
+        .await;
         r.expect(200);
         let token = r.str("accessToken");
-        let strong = self.device_sign_in(&token).await;
+        let strong = Self::device_sign_in(login, &token).await;
         User {
             user_id,
             phone,
@@ -112,56 +117,58 @@ impl Harness {
     }
 
     /// Registers a device key and signs in with it, as the phone does.
-    async fn device_sign_in(&self, token: &str) -> String {
+    async fn device_sign_in(login: &login::App, token: &str) -> String {
         use p256::pkcs8::EncodePublicKey;
         let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
         let public = key.verifying_key().to_public_key_der().unwrap();
         let public = data_encoding::BASE64URL_NOPAD.encode(public.as_bytes());
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/devices",
-                json!({"deviceName": "Galaxy S26", "publicKey": public}),
-                Some(token),
-            )
-            .await;
+        let r = Self::login_call(
+            login,
+            "POST",
+            "/v1/auth/devices",
+            json!({"deviceName": "Galaxy S26", "publicKey": public}),
+            Some(token),
+        )
+        .await;
         r.expect(201);
         let device_id = r.str("deviceId");
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/login/device/challenge",
-                json!({"deviceId": device_id}),
-                None,
-            )
-            .await;
+        let r = Self::login_call(
+            login,
+            "POST",
+            "/v1/auth/login/device/challenge",
+            json!({"deviceId": device_id}),
+            None,
+        )
+        .await;
         r.expect(200);
         let challenge = r.str("challenge");
         let signature: p256::ecdsa::Signature = key.sign(challenge.as_bytes());
         let signature = data_encoding::BASE64URL_NOPAD.encode(signature.to_der().as_bytes());
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/login/device",
-                json!({"deviceId": device_id, "challenge": challenge, "signature": signature}),
-                None,
-            )
-            .await;
+        let r = Self::login_call(
+            login,
+            "POST",
+            "/v1/auth/login/device",
+            json!({"deviceId": device_id, "challenge": challenge, "signature": signature}),
+            None,
+        )
+        .await;
         r.expect(200);
         r.str("accessToken")
     }
 
     /// A citizen named 이순신 with citizen3's demo ledger.
     pub async fn citizen3(&self, login_id: &str) -> User {
+        self.citizen3_on(&self.login, login_id).await
+    }
+
+    /// The same, signed in through `login`.
+    pub async fn citizen3_on(&self, login: &login::App, login_id: &str) -> User {
         let phone = devstack::phone::unique().dashed;
-        let user = self
-            .provision(login::accounts::Provision::citizen(
-                login_id,
-                PASSWORD,
-                "이순신",
-                &phone,
-            ))
-            .await;
+        let user = Self::provision_on(
+            login,
+            login::accounts::Provision::citizen(login_id, PASSWORD, "이순신", &phone),
+        )
+        .await;
         self.stack.seed_tax_ledger("citizen3", &user.user_id).await;
         user
     }
@@ -180,15 +187,23 @@ impl Harness {
 
     /// An official with `scopes`.
     pub async fn official_with(&self, login_id: &str, scopes: &[&str]) -> User {
-        self.provision(login::accounts::Provision {
-            login_id: login_id.to_owned(),
-            password: PASSWORD.to_owned(),
-            name: "공무원".to_owned(),
-            phone: devstack::phone::unique().dashed,
-            role: login::accounts::Role::Official,
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            agency: Some("30".to_owned()),
-        })
+        Self::official_on(&self.login, login_id, scopes).await
+    }
+
+    /// The same, signed in through `login`.
+    pub async fn official_on(login: &login::App, login_id: &str, scopes: &[&str]) -> User {
+        Self::provision_on(
+            login,
+            login::accounts::Provision {
+                login_id: login_id.to_owned(),
+                password: PASSWORD.to_owned(),
+                name: "공무원".to_owned(),
+                phone: devstack::phone::unique().dashed,
+                role: login::accounts::Role::Official,
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                agency: Some("30".to_owned()),
+            },
+        )
         .await
     }
 
