@@ -44,7 +44,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     (
         RefundRequested::TYPE,
-        "[손안의정부] 지방세 환급 {amount:13}원 신청 접수(체납 충당 {offset:13}원). 심사 후 알립니다.",
+        "[손안의정부] 지방세 환급 {amount:13}원 신청 접수{offset:22}. 심사 후 알립니다.",
     ),
     (
         RefundApproved::TYPE,
@@ -133,7 +133,13 @@ fn slots(event: &DomainEvent) -> Result<Vec<(&'static str, String)>, EventError>
         }
         RefundRequested::TYPE => {
             let p: RefundRequested = event.payload()?;
-            vec![("amount", won(p.amount_krw)), ("offset", won(p.offset_krw))]
+            // Arrears offset first are named; with none, nothing is said.
+            let offset = if p.offset_krw > 0 {
+                format!("(체납 충당 {}원)", won(p.offset_krw))
+            } else {
+                String::new()
+            };
+            vec![("amount", won(p.amount_krw)), ("offset", offset)]
         }
         RefundApproved::TYPE => {
             let p: RefundApproved = event.payload()?;
@@ -498,5 +504,24 @@ mod tests {
         assert_eq!(won(1000), "1,000");
         assert_eq!(won(9_999_999_999), "9,999,999,999");
         assert_eq!(won(-46_000), "-46,000");
+    }
+
+    #[test]
+    fn a_refund_claim_names_the_offset_only_when_arrears_were_offset() {
+        let claim = |offset: i64| {
+            render(&event(
+                RefundRequested::TYPE,
+                json!({"refundId": "r", "amountKrw": 300_000, "offsetKrw": offset, "payableKrw": 300_000 - offset}),
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            claim(150_000),
+            "[손안의정부] 지방세 환급 300,000원 신청 접수(체납 충당 150,000원). 심사 후 알립니다."
+        );
+        assert_eq!(
+            claim(0),
+            "[손안의정부] 지방세 환급 300,000원 신청 접수. 심사 후 알립니다."
+        );
     }
 }
