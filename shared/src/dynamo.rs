@@ -116,6 +116,30 @@ pub fn cancellation_reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Opti
     }
 }
 
+/// Every item of the partition `pk` (keys `pk`/`sk`), strongly consistent,
+/// page after page: for partitions known to be small (one taxpayer's ledger).
+pub async fn query_partition(db: &Client, table: &str, pk: &str) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = db
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
 /// Writes `items` with BatchWriteItem (25 at a time), retrying unprocessed
 /// items with a short back-off; for imports and seeds, not for requests (no
 /// condition, no transaction).

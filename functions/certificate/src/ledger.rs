@@ -10,10 +10,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 
-use crate::store::{StoreError, item_n, item_s, s};
+use crate::store::{StoreError, item_n, item_s};
 
 /// A bill with what was paid on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,26 +92,9 @@ pub fn authority_of(address: &str) -> String {
 
 /// The ledger of `user_id`, or `None` when the ledger has no such taxpayer.
 pub async fn load(db: &Client, table: &str, user_id: &str) -> Result<Option<Ledger>, StoreError> {
-    let pk = format!("TAXPAYER#{user_id}");
-    let mut items: Vec<HashMap<String, AttributeValue>> = Vec::new();
-    let mut start = None;
-    loop {
-        let out = db
-            .query()
-            .table_name(table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(&pk))
-            .set_exclusive_start_key(start)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        items.extend(out.items.unwrap_or_default());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
+    let items = shared::dynamo::query_partition(db, table, &format!("TAXPAYER#{user_id}"))
+        .await
+        .map_err(|e| StoreError::Sdk(e.0))?;
     let Some(profile) = items
         .iter()
         .find(|i| i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("PROFILE"))

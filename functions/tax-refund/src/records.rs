@@ -210,27 +210,7 @@ impl Records {
     /// The partition of `user_id`, strongly consistent, or `None` when the
     /// ledger has no such taxpayer.
     pub async fn book(&self, user_id: &str) -> Result<Option<Book>, StoreError> {
-        let pk = taxpayer_pk(user_id);
-        let mut items: Vec<Item> = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(&pk))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(StoreError::sdk)?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let items = dynamo::query_partition(&self.db, &self.table, &taxpayer_pk(user_id)).await?;
         let mut profile = None;
         let mut bills: Vec<BookBill> = Vec::new();
         let mut payments: Vec<PaymentItem> = Vec::new();
@@ -438,30 +418,6 @@ pub(crate) fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 pub mod import {
     use super::*;
 
-    /// A bill in the import file.
-    #[derive(Debug, Clone, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    pub struct BillRecord {
-        /// Unique bill id.
-        pub bill_id: String,
-        /// Tax code.
-        pub tax_type: String,
-        /// Korean tax name.
-        pub tax_name: String,
-        /// Tax year.
-        pub year: i32,
-        /// Period.
-        pub period: String,
-        /// Assessing authority.
-        pub authority: String,
-        /// Assessment date.
-        pub assessed_on: NaiveDate,
-        /// Due date.
-        pub due_date: NaiveDate,
-        /// Amount assessed.
-        pub amount_krw: i64,
-    }
-
     /// One taxpayer in the import file.
     #[derive(Debug, Clone, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -472,8 +428,8 @@ pub mod import {
         pub name: String,
         /// Address.
         pub address: String,
-        /// Bills.
-        pub bills: Vec<BillRecord>,
+        /// Bills (`openKrw` and `reservedKrw` are computed, not read).
+        pub bills: Vec<BillItem>,
         /// Payments.
         pub payments: Vec<PaymentItem>,
     }
@@ -509,17 +465,9 @@ pub mod import {
                 .map(|p| p.amount_krw)
                 .sum();
             let mut item = dynamo::to_item(&BillItem {
-                bill_id: b.bill_id.clone(),
-                tax_type: b.tax_type.clone(),
-                tax_name: b.tax_name.clone(),
-                year: b.year,
-                period: b.period.clone(),
-                authority: b.authority.clone(),
-                assessed_on: b.assessed_on,
-                due_date: b.due_date,
-                amount_krw: b.amount_krw,
                 open_krw: (b.amount_krw - paid).max(0),
                 reserved_krw: 0,
+                ..b.clone()
             })?;
             item.extend(key(&pk, format!("BILL#{}#{}", b.year, b.bill_id)));
             items.push(item);
