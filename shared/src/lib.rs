@@ -2,7 +2,8 @@
 //! behaves the same at the edge: configuration, the AWS SDK config, the HTTP edge
 //! (JSON parsing, problem+json errors, request ids), access-token verification,
 //! idempotency, DynamoDB plumbing (errors, serde_dynamo items, cancelled
-//! transactions), domain events, telemetry and the typed values parsed at the edge.
+//! transactions), domain events, telemetry, presigned S3 POST uploads (`s3post`,
+//! which the SDK lacks) and the typed values parsed at the edge.
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -17,5 +18,6 @@ pub mod idempotency;
 pub mod jwks;
 pub mod phone;
 pub mod random;
+pub mod s3post;
 pub mod telemetry;
 pub mod time;
