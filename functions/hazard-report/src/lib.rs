@@ -1,0 +1,12 @@
+//! The `hazard-report` function (api.md, "Hazard reports"): a citizen reports a
+//! hazard with photos and the phone's location, duplicates nearby are found,
+//! and officials work the queue.
+//!
+//! Work in progress (issue 10): the pure parts come first, tested —
+//! [`geo`] (geohash cells, the cells that cover a search circle, exact
+//! distances) and [`photo`] (what a photo's first bytes say it is, and JPEGs
+//! without their EXIF metadata). Presigned POST uploads are
+//! `shared::s3post`. The store, routes, bucket and template follow.
+
+pub mod geo;
+pub mod photo;
