@@ -4,9 +4,13 @@
 //!
 //! Work in progress (issue 10): the pure parts come first, tested —
 //! [`geo`] (geohash cells, the cells that cover a search circle, exact
-//! distances) and [`photo`] (what a photo's first bytes say it is, and JPEGs
-//! without their EXIF metadata). Presigned POST uploads are
-//! `shared::s3post`. The store, routes, bucket and template follow.
+//! distances), [`photo`] (what a photo's first bytes say it is, and JPEGs
+//! without their EXIF metadata), [`report`] (a new report parsed into types,
+//! every bad field named) and [`status`] (the transitions). Presigned POST
+//! uploads are `shared::s3post`. The store, routes, bucket and template
+//! follow.
 
 pub mod geo;
 pub mod photo;
+pub mod report;
+pub mod status;
