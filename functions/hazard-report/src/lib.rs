@@ -6,11 +6,13 @@
 //! [`geo`] (geohash cells, the cells that cover a search circle, exact
 //! distances), [`photo`] (what a photo's first bytes say it is, and JPEGs
 //! without their EXIF metadata), [`report`] (a new report parsed into types,
-//! every bad field named) and [`status`] (the transitions). Presigned POST
-//! uploads are `shared::s3post`. The store, routes, bucket and template
-//! follow.
+//! every bad field named), [`status`] (the transitions) and [`store`] (the
+//! reports table with its owner, queue and place indexes). Presigned POST
+//! uploads are `shared::s3post`. The routes, photos in S3, the bucket and the
+//! function in the template follow.
 
 pub mod geo;
 pub mod photo;
 pub mod report;
 pub mod status;
+pub mod store;

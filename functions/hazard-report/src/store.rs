@@ -1,0 +1,356 @@
+//! Reports in the function's table, found by owner, by status and by place
+//! without a Scan.
+//!
+//! Items: `REPORT#<reportId>` / `REPORT`, the report (serde_dynamo) with the
+//! keys of four indexes:
+//! - `ByCitizen`: `citizenKey` = userId, `createdKey` = `<createdMs>#<id>`
+//!   (the reporter's list, newest first);
+//! - `ByStatus`: `queueKey` = status, `listedAt` = `<submittedMs>#<id>` (the
+//!   officials' queue, oldest first);
+//! - `ByCell5` and `ByCell7`: `cell5` / `cell7` = the geohash of the location
+//!   at 5 and 7 characters, ranged by `listedAt`: nearby searches (up to 2 km,
+//!   a few 5-character cells) and the 50 m duplicate check (at most nine
+//!   7-character cells), the last 24 hours being a range of `listedAt`.
+//!
+//! The place and queue keys are set when the report is submitted, so drafts
+//! are in no index but their owner's. Every change is one transaction: the
+//! report conditioned on the version and status read, and its event.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use shared::dynamo::{self, Item, StoreError, key, n, s};
+use shared::events::DomainEvent;
+
+use crate::geo::{self, Point};
+use crate::status::Status;
+
+/// The geohash precision of nearby searches (cells about 5 km x 4 km here).
+pub const WIDE: usize = 5;
+/// The geohash precision of the duplicate check (cells about 150 m).
+pub const NARROW: usize = 7;
+
+/// Where a report is.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// The phone's accuracy estimate, metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_m: Option<f64>,
+}
+
+impl Location {
+    /// As a point.
+    pub fn point(&self) -> Point {
+        Point {
+            lat: self.lat,
+            lon: self.lon,
+        }
+    }
+}
+
+/// A photo of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Photo {
+    /// Id.
+    pub photo_id: String,
+    /// Declared type.
+    pub content_type: String,
+    /// Declared size.
+    pub size_bytes: u64,
+}
+
+/// An official's change, kept on the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// The new status.
+    pub status: Status,
+    /// The official's note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Who.
+    pub by: String,
+    /// When.
+    pub at: String,
+}
+
+/// A report, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Id (a UUID).
+    pub report_id: String,
+    /// The reporter.
+    pub user_id: String,
+    /// Category (api.md value).
+    pub category: String,
+    /// What is wrong.
+    pub description: String,
+    /// Where.
+    pub location: Location,
+    /// Photos.
+    pub photos: Vec<Photo>,
+    /// Where it stands.
+    pub status: Status,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+    /// When created.
+    pub created_at: String,
+    /// When created, Unix milliseconds.
+    pub created_ms: i64,
+    /// When submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<String>,
+    /// When submitted, Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_ms: Option<i64>,
+    /// Last change.
+    pub updated_at: String,
+    /// The officials' changes, oldest first.
+    #[serde(default)]
+    pub history: Vec<Change>,
+}
+
+/// Why a change did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The report changed since it was read.
+    #[error("the report changed")]
+    Changed,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The reports table.
+#[derive(Debug, Clone)]
+pub struct Reports {
+    db: Client,
+    table: String,
+}
+
+fn position(ms: i64, id: &str) -> String {
+    format!("{ms:015}#{id}")
+}
+
+impl Reports {
+    /// The table `table`.
+    pub fn new(db: Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn item(&self, r: &Report) -> Result<Item, StoreError> {
+        let mut item = dynamo::to_item(r)?;
+        item.extend(key(format!("REPORT#{}", r.report_id), "REPORT"));
+        item.insert("citizenKey".into(), s(&r.user_id));
+        item.insert("createdKey".into(), s(position(r.created_ms, &r.report_id)));
+        if let Some(ms) = r.submitted_ms {
+            let p = r.location.point();
+            item.insert("listedAt".into(), s(position(ms, &r.report_id)));
+            item.insert("queueKey".into(), s(r.status.as_str()));
+            item.insert("cell5".into(), s(p.geohash(WIDE)));
+            item.insert("cell7".into(), s(p.geohash(NARROW)));
+        }
+        Ok(item)
+    }
+
+    /// Writes a new draft (fails if the id exists).
+    pub async fn create(&self, r: &Report) -> Result<(), StoreError> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.item(r)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
+    }
+
+    /// The report `id`, strongly consistent.
+    pub async fn get(&self, id: &str) -> Result<Option<Report>, StoreError> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("REPORT#{id}"), "REPORT")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        out.item.map(dynamo::from_item).transpose()
+    }
+
+    /// Replaces `current` by `next` with `event`, if `current` is still what
+    /// is stored (version and status).
+    pub async fn change(
+        &self,
+        current: &Report,
+        next: &Report,
+        event: &DomainEvent,
+    ) -> Result<(), ChangeError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.item(next)?))
+            .condition_expression("version = :v AND #status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":v", n(current.version))
+            .expression_attribute_values(":from", s(current.status.as_str()))
+            .build()
+            .map_err(|e| StoreError(format!("request: {e}")))?;
+        let outbox = event
+            .outbox_put(&self.table)
+            .map_err(|e| StoreError(e.to_string()))?;
+        let result = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(outbox)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match dynamo::cancellation_reasons(&e) {
+                Some(_) => Err(ChangeError::Changed),
+                None => Err(ChangeError::Store(StoreError::sdk(e))),
+            },
+        }
+    }
+
+    /// One page of `user_id`'s reports, newest first.
+    pub async fn of_citizen(
+        &self,
+        user_id: &str,
+        limit: i32,
+        after: Option<String>,
+    ) -> Result<(Vec<Report>, Option<String>), StoreError> {
+        self.page(
+            "ByCitizen",
+            "citizenKey",
+            user_id,
+            "createdKey",
+            false,
+            limit,
+            after,
+        )
+        .await
+    }
+
+    /// One page of the reports in `status`, oldest submitted first.
+    pub async fn in_status(
+        &self,
+        status: Status,
+        limit: i32,
+        after: Option<String>,
+    ) -> Result<(Vec<Report>, Option<String>), StoreError> {
+        self.page(
+            "ByStatus",
+            "queueKey",
+            status.as_str(),
+            "listedAt",
+            true,
+            limit,
+            after,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn page(
+        &self,
+        index: &str,
+        hash: &str,
+        value: &str,
+        range: &str,
+        oldest_first: bool,
+        limit: i32,
+        after: Option<String>,
+    ) -> Result<(Vec<Report>, Option<String>), StoreError> {
+        let mut query = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#h = :h")
+            .expression_attribute_names("#h", hash)
+            .expression_attribute_values(":h", s(value))
+            .scan_index_forward(oldest_first)
+            .limit(limit);
+        if let Some(after) = after {
+            // `<ms>#<reportId>`: the table key follows from it.
+            let id = after.rsplit('#').next().unwrap_or_default().to_owned();
+            query = query
+                .exclusive_start_key("pk", s(format!("REPORT#{id}")))
+                .exclusive_start_key("sk", s("REPORT"))
+                .exclusive_start_key(hash, s(value))
+                .exclusive_start_key(range, s(after));
+        }
+        let out = query.send().await.map_err(StoreError::sdk)?;
+        dynamo::page(out.items, out.last_evaluated_key, range)
+    }
+
+    /// The submitted reports within `radius_m` of `center` submitted at or
+    /// after `since_ms`, nearest first, each with its distance: the cells
+    /// covering the circle are read (`precision` 5 or 7), then exact
+    /// distances decide.
+    pub async fn near(
+        &self,
+        center: Point,
+        radius_m: f64,
+        precision: usize,
+        since_ms: i64,
+    ) -> Result<Vec<(Report, f64)>, StoreError> {
+        let (index, attribute) = if precision >= NARROW {
+            ("ByCell7", "cell7")
+        } else {
+            ("ByCell5", "cell5")
+        };
+        let precision = if precision >= NARROW { NARROW } else { WIDE };
+        let mut found = Vec::new();
+        for cell in geo::cover(center, radius_m, precision) {
+            let mut start = None;
+            loop {
+                let out = self
+                    .db
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(index)
+                    .key_condition_expression("#c = :c AND listedAt >= :since")
+                    .expression_attribute_names("#c", attribute)
+                    .expression_attribute_values(":c", s(&cell))
+                    .expression_attribute_values(":since", s(format!("{since_ms:015}")))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(StoreError::sdk)?;
+                for item in out.items.unwrap_or_default() {
+                    let report: Report = dynamo::from_item(item)?;
+                    let d = center.distance_m(report.location.point());
+                    if d <= radius_m {
+                        found.push((report, d));
+                    }
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        found.sort_by(|a, b| a.1.total_cmp(&b.1));
+        Ok(found)
+    }
+}
