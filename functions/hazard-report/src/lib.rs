@@ -7,12 +7,13 @@
 //! distances), [`photo`] (what a photo's first bytes say it is, and JPEGs
 //! without their EXIF metadata), [`report`] (a new report parsed into types,
 //! every bad field named), [`status`] (the transitions) and [`store`] (the
-//! reports table with its owner, queue and place indexes). Presigned POST
-//! uploads are `shared::s3post`. The routes, photos in S3, the bucket and the
-//! function in the template follow.
+//! reports table with its owner, queue and place indexes) and [`photos`]
+//! (presigned POST uploads, the check and metadata stripping at submission,
+//! download URLs). The routes and the function in the template follow.
 
 pub mod geo;
 pub mod photo;
+pub mod photos;
 pub mod report;
 pub mod status;
 pub mod store;

@@ -884,7 +884,11 @@ async fn create_bucket(clients: &Clients, context: &Context, r: &Resource) -> Re
                     } else {
                         ExpirationStatus::Disabled
                     })
-                    .filter(LifecycleRuleFilter::builder().prefix("").build())
+                    .filter(
+                        LifecycleRuleFilter::builder()
+                            .prefix(rule.get("Prefix").and_then(Value::as_str).unwrap_or(""))
+                            .build(),
+                    )
                     .expiration(
                         LifecycleExpiration::builder()
                             .days(i32::try_from(days).unwrap_or(i32::MAX))
