@@ -11,9 +11,14 @@
 //! (presigned POST uploads, the check and metadata stripping at submission,
 //! download URLs). The routes and the function in the template follow.
 
+mod app;
 pub mod geo;
 pub mod photo;
 pub mod photos;
 pub mod report;
+mod routes;
 pub mod status;
 pub mod store;
+
+pub use app::{App, Clock, Names};
+pub use routes::SCOPE_MANAGE;

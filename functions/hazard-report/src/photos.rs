@@ -140,6 +140,10 @@ impl Photos {
                     .as_service_error()
                     .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key);
                 return Err(if missing {
+                    // Accepted by an earlier attempt of this submission?
+                    if self.is_kept(report_id, photo).await? {
+                        return Ok(());
+                    }
                     PhotoError::Missing(id())
                 } else {
                     PhotoError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
@@ -192,6 +196,24 @@ impl Photos {
             tracing::warn!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "draft photo not deleted");
         }
         Ok(())
+    }
+
+    /// Whether the photo was accepted already (kept under its final key).
+    async fn is_kept(&self, report_id: &str, photo: &Photo) -> Result<bool, PhotoError> {
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(photo_key(report_id, &photo.photo_id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(e) => Err(PhotoError::Storage(
+                aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
     }
 
     /// A presigned GET of the kept photo, valid [`DOWNLOAD_SECS`].

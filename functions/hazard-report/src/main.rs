@@ -1,0 +1,22 @@
+//! Start-up of the `hazard-report` Lambda function: telemetry, configuration,
+//! one SDK config, then the runtime loop. Everything else lives in the library.
+
+use std::convert::Infallible;
+
+use lambda_http::{run, service_fn};
+use shared::config::Env;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let env = Env::process();
+    let sdk = shared::aws::sdk_config(&env).await;
+    let app = hazard_report::App::from_env(&env, &sdk).inspect_err(|e| {
+        tracing::error!(error = %e, "start-up failed");
+    })?;
+    let app = &app;
+    run(service_fn(move |req| async move {
+        Ok::<_, Infallible>(app.handle_http(req).await)
+    }))
+    .await
+}
