@@ -2,138 +2,11 @@
 //! with tokens from the real `login` App and photos uploaded through the
 //! presigned POSTs the function returns.
 
+mod common;
+
+use common::*;
 use data_encoding::BASE64;
-use devstack::TestStack;
-use devstack::reply::Reply;
 use serde_json::{Value, json};
-use shared::jwks::Authenticator;
-
-const PASSWORD: &str = "Hazard-report-test-pass-1";
-
-struct H {
-    stack: TestStack,
-    app: hazard_report::App,
-    login: login::App,
-}
-
-impl H {
-    async fn new() -> H {
-        let stack = TestStack::new().await;
-        let env = stack.env("hazard-report");
-        let sdk = shared::aws::sdk_config(&env).await;
-        let login = login::App::from_env(&stack.env("login"), &sdk)
-            .await
-            .unwrap();
-        let app = hazard_report::App::from_env(&env, &sdk)
-            .unwrap()
-            .with_authenticator(Authenticator::Fixed(login.verifier().clone()));
-        H { stack, app, login }
-    }
-
-    async fn user(&self, login_id: &str, scopes: &[&str]) -> String {
-        let mut p = login::accounts::Provision::citizen(
-            login_id,
-            PASSWORD,
-            "홍길동",
-            &devstack::phone::unique().dashed,
-        );
-        if !scopes.is_empty() {
-            p.role = login::accounts::Role::Official;
-            p.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
-            p.agency = Some("11".into());
-        }
-        login::accounts::provision(&self.login, p).await.unwrap();
-        let req = devstack::reply::request(
-            "POST",
-            "/v1/auth/login",
-            Some(&json!({"loginId": login_id, "password": PASSWORD})),
-            &[],
-        );
-        let r = Reply::from(self.login.handle(req).await);
-        r.expect(200);
-        r.str("accessToken")
-    }
-
-    async fn call(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let auth = format!("Bearer {token}");
-        let mut all = headers.to_vec();
-        all.push(("authorization", &auth));
-        Reply::from(
-            self.app
-                .handle_http(devstack::reply::request(method, path, body.as_ref(), &all))
-                .await,
-        )
-    }
-
-    async fn create(
-        &self,
-        token: &str,
-        category: &str,
-        at: (f64, f64),
-        photos: &[(&str, usize)],
-    ) -> Reply {
-        let photos: Vec<Value> = photos
-            .iter()
-            .map(|(t, n)| json!({"contentType": t, "sizeBytes": n}))
-            .collect();
-        self.call(
-            token,
-            "POST",
-            "/v1/reports",
-            Some(json!({"category": category, "description": "보도블록이 깨졌습니다", "location": {"lat": at.0, "lon": at.1}, "photos": photos})),
-            &[("idempotency-key", &shared::random::token::<12>())],
-        )
-        .await
-    }
-}
-
-async fn upload(form: &Value, bytes: Vec<u8>) -> u16 {
-    let mut multipart = reqwest::multipart::Form::new();
-    for (k, v) in form["fields"].as_object().unwrap() {
-        multipart = multipart.text(k.clone(), v.as_str().unwrap().to_owned());
-    }
-    multipart = multipart.part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name("photo"),
-    );
-    reqwest::Client::new()
-        .post(form["url"].as_str().unwrap())
-        .multipart(multipart)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
-    let mut s = vec![0xFF, marker];
-    s.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
-    s.extend_from_slice(payload);
-    s
-}
-
-fn gps_jpeg() -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8];
-    j.extend(segment(
-        0xE1,
-        b"Exif\0\0MM\0*GPSLatitude 37.5665 Galaxy S26",
-    ));
-    j.extend(segment(0xDB, &[1u8; 65]));
-    j.extend_from_slice(&[
-        0xFF, 0xDA, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 0x12, 0x34, 0xFF, 0xD9,
-    ]);
-    j
-}
-
-const HERE: (f64, f64) = (37.5665, 126.978);
 
 #[tokio::test]
 async fn a_report_with_a_gps_jpeg_is_uploaded_submitted_and_served_to_officials_without_exif() {
@@ -378,4 +251,35 @@ async fn officials_work_the_queue_with_if_match_and_each_change_is_an_event() {
     );
     let mine = h.call(&me, "GET", "/v1/reports", None, &[]).await;
     assert_eq!(mine.body["items"][0]["status"], "resolved");
+}
+
+#[tokio::test]
+async fn a_replayed_create_returns_the_same_report_and_forms() {
+    let h = H::new().await;
+    let me = h.user("reporter5", &[]).await;
+    let body = serde_json::json!({"category": "other", "description": "x", "location": {"lat": HERE.0, "lon": HERE.1}, "photos": [{"contentType": "image/webp", "sizeBytes": 10}]});
+    let first = h
+        .call(
+            &me,
+            "POST",
+            "/v1/reports",
+            Some(body.clone()),
+            &[("idempotency-key", "same")],
+        )
+        .await;
+    first.expect(201);
+    let again = h
+        .call(
+            &me,
+            "POST",
+            "/v1/reports",
+            Some(body),
+            &[("idempotency-key", "same")],
+        )
+        .await;
+    again.expect(201);
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    assert_eq!(again.body, first.body);
+    let mine = h.call(&me, "GET", "/v1/reports", None, &[]).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
 }
