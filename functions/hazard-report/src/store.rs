@@ -153,7 +153,9 @@ impl Reports {
         &self.table
     }
 
-    fn item(&self, r: &Report) -> Result<Item, StoreError> {
+    /// The item of `r` with its index keys (for imports and benchmarks that
+    /// write reports in batches).
+    pub fn item(&self, r: &Report) -> Result<Item, StoreError> {
         let mut item = dynamo::to_item(r)?;
         item.extend(key(format!("REPORT#{}", r.report_id), "REPORT"));
         item.insert("citizenKey".into(), s(&r.user_id));

@@ -1,0 +1,267 @@
+//! Benchmarks of the compiled `hazard-report` binary (release profile) as
+//! Lambda runs it: devstack's minimal Runtime API feeds it API Gateway v2
+//! events on the emulator.
+//!
+//! ```sh
+//! cargo bench -p hazard-report --bench runtime      # 1,000 reports, 100,000 stored for nearby
+//! BENCH_REPORTS=100 BENCH_STORED=10000 cargo bench -p hazard-report --bench runtime
+//! ```
+//!
+//! Reports the binary size; start-up time to the first
+//! `GET /runtime/invocation/next`; `BENCH_REPORTS` reports through one
+//! process (create with a presigned POST, the photo posted to the emulator's
+//! S3, submit with the photo check and the duplicate query) with the peak
+//! resident memory after them; then `BENCH_STORED` submitted reports written
+//! around Seoul and the time of nearby queries (300 m and 2 km) over them.
+
+use std::time::Instant;
+
+use devstack::TestStack;
+use devstack::json_stub::JsonStub;
+use devstack::runtime_api::{RuntimeApi, summary, vm_hwm_kib};
+use hazard_report::status::Status;
+use hazard_report::store::{Location, Photo, Report, Reports};
+use serde_json::{Value, json};
+use shared::auth::{Claims, Role, TokenSigner};
+use shared::config::Env;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn event(
+    method: &str,
+    path: &str,
+    query: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> String {
+    let mut h =
+        json!({"authorization": format!("Bearer {token}"), "content-type": "application/json"});
+    for (k, v) in headers {
+        h[*k] = json!(v);
+    }
+    let params: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect();
+    json!({
+        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": query,
+        "queryStringParameters": params, "headers": h,
+        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "127.0.0.1",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": shared::random::uuid(), "routeKey": format!("{method} {path}"), "stage": "$default",
+            "time": "04/Dec/2026:00:00:00 +0000", "timeEpoch": 0},
+        "body": body.map(Value::to_string), "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+fn token(signer: &TokenSigner, issuer: &str, sub: &str) -> String {
+    let now = shared::time::now_secs();
+    signer.sign(&Claims {
+        iss: issuer.to_owned(),
+        aud: shared::auth::AUDIENCE.to_owned(),
+        sub: sub.to_owned(),
+        role: Role::Citizen,
+        scope: None,
+        amr: vec!["pwd".into()],
+        auth_time: now,
+        iat: now,
+        exp: now + 7200,
+        jti: shared::random::uuid(),
+    })
+}
+
+async fn upload(form: &Value, bytes: Vec<u8>) {
+    let mut multipart = reqwest::multipart::Form::new();
+    for (k, v) in form["fields"].as_object().unwrap() {
+        multipart = multipart.text(k.clone(), v.as_str().unwrap().to_owned());
+    }
+    multipart = multipart.part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("p"),
+    );
+    let r = reqwest::Client::new()
+        .post(form["url"].as_str().unwrap())
+        .multipart(multipart)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+/// A pseudo-random number in [0, 1) from `i` (no dependency needed).
+fn unit(i: u64) -> f64 {
+    let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0xD1B5_4A32_D192_ED03;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[tokio::main]
+async fn main() {
+    let count = env_number("BENCH_REPORTS", 1000);
+    let stored = env_number("BENCH_STORED", 100_000);
+    let colds = env_number("BENCH_COLD", 20);
+
+    let stack = TestStack::new().await;
+    let signer = TokenSigner::generate("bench-key");
+    let jwks = JsonStub::start(
+        "/.well-known/jwks.json",
+        &shared::auth::jwks(&[signer.public_key()]),
+    )
+    .await;
+    let issuer = jwks.base_url();
+    let Env::Map(mut vars) = stack.env("hazard-report") else {
+        unreachable!("test stacks give maps")
+    };
+    vars.insert("TOKEN_ISSUER".into(), issuer.clone());
+    let citizen = token(&signer, &issuer, &shared::random::uuid());
+    let api = RuntimeApi::start().await;
+    let binary = env!("CARGO_BIN_EXE_hazard-report");
+
+    let mut cold = Vec::new();
+    for _ in 0..colds {
+        let mut f = api.spawn(binary, &vars, 256);
+        let first = api.first_next().await;
+        cold.push((first - f.spawned).as_secs_f64() * 1000.0);
+        f.child.kill().await.ok();
+    }
+
+    // Reports through one process.
+    let mut f = api.spawn(binary, &vars, 256);
+    let pid = f.child.id().unwrap();
+    let png = b"\x89PNG\r\n\x1a\n0000".to_vec();
+    let mut create_ms = Vec::new();
+    let mut submit_ms = Vec::new();
+    for i in 0..count {
+        let body = json!({"category": "road-damage", "description": "보도블록 파손", "location": {"lat": 37.45 + 0.2 * unit(2 * i as u64), "lon": 126.85 + 0.3 * unit(2 * i as u64 + 1)}, "photos": [{"contentType": "image/png", "sizeBytes": png.len()}]});
+        let t = Instant::now();
+        let answer = api
+            .invoke(event(
+                "POST",
+                "/v1/reports",
+                "",
+                &citizen,
+                &[("idempotency-key", &format!("bench-{i}"))],
+                Some(&body),
+            ))
+            .await;
+        create_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(answer["statusCode"], 201, "{answer}");
+        let created: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+        upload(&created["uploads"][0], png.clone()).await;
+        let id = created["reportId"].as_str().unwrap();
+        let t = Instant::now();
+        let answer = api
+            .invoke(event(
+                "POST",
+                &format!("/v1/reports/{id}/submit"),
+                "",
+                &citizen,
+                &[],
+                None,
+            ))
+            .await;
+        submit_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(answer["statusCode"], 200, "{answer}");
+    }
+    let hwm = vm_hwm_kib(pid);
+
+    // `stored` submitted reports around Seoul, written in batches.
+    let sdk = stack.sdk_config().await;
+    let db = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = stack
+        .physical("HazardReportTable")
+        .unwrap()
+        .reference
+        .clone();
+    let reports = Reports::new(db.clone(), table.clone());
+    let seeding = Instant::now();
+    let now_ms = shared::time::now_secs() * 1000;
+    let mut batch = Vec::new();
+    for i in 0..stored {
+        let id = shared::random::uuid();
+        let r = Report {
+            report_id: id,
+            user_id: "seed".into(),
+            category: "streetlight".into(),
+            description: "가로등 고장".into(),
+            location: Location {
+                lat: 37.45 + 0.2 * unit(7 * i as u64 + 3),
+                lon: 126.85 + 0.3 * unit(7 * i as u64 + 5),
+                accuracy_m: None,
+            },
+            photos: vec![Photo {
+                photo_id: "p".into(),
+                content_type: "image/png".into(),
+                size_bytes: 12,
+            }],
+            status: Status::Submitted,
+            version: 2,
+            created_at: "2026-12-04T00:00:00Z".into(),
+            created_ms: now_ms,
+            submitted_at: Some("2026-12-04T00:00:00Z".into()),
+            submitted_ms: Some(now_ms - i as i64),
+            updated_at: "2026-12-04T00:00:00Z".into(),
+            history: Vec::new(),
+        };
+        batch.push(reports.item(&r).unwrap());
+        if batch.len() == 500 || i + 1 == stored {
+            shared::dynamo::put_all(&db, &table, &batch).await.unwrap();
+            batch.clear();
+        }
+    }
+    let seeded = seeding.elapsed().as_secs_f64();
+    let mut near = Vec::new();
+    for (radius, label) in [(300, "nearby 300 m"), (2000, "nearby 2 km")] {
+        let mut ms = Vec::new();
+        let mut found = 0;
+        for q in 0..10u64 {
+            let lat = 37.5 + 0.1 * unit(1000 + q);
+            let lon = 126.9 + 0.2 * unit(2000 + q);
+            let query = format!("lat={lat}&lon={lon}&radiusM={radius}");
+            let t = Instant::now();
+            let answer = api
+                .invoke(event(
+                    "GET",
+                    "/v1/reports/nearby",
+                    &query,
+                    &citizen,
+                    &[],
+                    None,
+                ))
+                .await;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(answer["statusCode"], 200, "{answer}");
+            let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+            found += body["items"].as_array().unwrap().len();
+        }
+        near.push((label, ms, found / 10));
+    }
+    let hwm_after = vm_hwm_kib(pid);
+    f.child.kill().await.ok();
+
+    let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "hazard-report binary: {binary} ({size} bytes, {:.2} MiB)",
+        size as f64 / 1048576.0
+    );
+    summary("start-up to first /next", cold);
+    summary("create (presigned POST)", create_ms);
+    summary("submit (photo check, duplicates)", submit_ms);
+    println!(
+        "peak RSS (VmHWM) after {count} reports: {:.1} MiB; after the nearby queries: {:.1} MiB",
+        hwm as f64 / 1024.0,
+        hwm_after as f64 / 1024.0
+    );
+    println!("{stored} reports written in {seeded:.1} s");
+    for (label, ms, avg) in near {
+        summary(&format!("{label} over {stored} reports (~{avg} found)"), ms);
+    }
+}
