@@ -68,6 +68,59 @@ pub fn page<T: DeserializeOwned>(
     Ok((items, next))
 }
 
+/// One page of an index whose range key is `<position>#<id>` and whose items
+/// live at `{pk: <prefix><id>, sk: <sk>}`: the items with `hash` = `value`,
+/// in range order (`ascending`) or reversed, resuming after `after` (a range
+/// value a previous page ended on; the table key follows from its id).
+#[derive(Debug, Clone, Copy)]
+pub struct IndexPage<'a> {
+    /// The index.
+    pub index: &'a str,
+    /// Its hash attribute.
+    pub hash: &'a str,
+    /// The hash value.
+    pub value: &'a str,
+    /// Its range attribute (`<position>#<id>`).
+    pub range: &'a str,
+    /// The items' `pk` before the id (`REPORT#`).
+    pub pk_prefix: &'a str,
+    /// The items' `sk`.
+    pub sk: &'a str,
+    /// Range order or reversed.
+    pub ascending: bool,
+}
+
+impl IndexPage<'_> {
+    /// Reads one page of at most `limit` items.
+    pub async fn read<T: DeserializeOwned>(
+        &self,
+        db: &Client,
+        table: &str,
+        limit: i32,
+        after: Option<String>,
+    ) -> Result<(Vec<T>, Option<String>), StoreError> {
+        let mut query = db
+            .query()
+            .table_name(table)
+            .index_name(self.index)
+            .key_condition_expression("#h = :h")
+            .expression_attribute_names("#h", self.hash)
+            .expression_attribute_values(":h", s(self.value))
+            .scan_index_forward(self.ascending)
+            .limit(limit);
+        if let Some(after) = after {
+            let id = after.rsplit('#').next().unwrap_or_default().to_owned();
+            query = query
+                .exclusive_start_key("pk", s(format!("{}{id}", self.pk_prefix)))
+                .exclusive_start_key("sk", s(self.sk))
+                .exclusive_start_key(self.hash, s(self.value))
+                .exclusive_start_key(self.range, s(after));
+        }
+        let out = query.send().await.map_err(StoreError::sdk)?;
+        page(out.items, out.last_evaluated_key, self.range)
+    }
+}
+
 /// A string attribute.
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

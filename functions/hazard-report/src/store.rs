@@ -278,31 +278,21 @@ impl Reports {
         hash: &str,
         value: &str,
         range: &str,
-        oldest_first: bool,
+        ascending: bool,
         limit: i32,
         after: Option<String>,
     ) -> Result<(Vec<Report>, Option<String>), StoreError> {
-        let mut query = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#h = :h")
-            .expression_attribute_names("#h", hash)
-            .expression_attribute_values(":h", s(value))
-            .scan_index_forward(oldest_first)
-            .limit(limit);
-        if let Some(after) = after {
-            // `<ms>#<reportId>`: the table key follows from it.
-            let id = after.rsplit('#').next().unwrap_or_default().to_owned();
-            query = query
-                .exclusive_start_key("pk", s(format!("REPORT#{id}")))
-                .exclusive_start_key("sk", s("REPORT"))
-                .exclusive_start_key(hash, s(value))
-                .exclusive_start_key(range, s(after));
+        dynamo::IndexPage {
+            index,
+            hash,
+            value,
+            range,
+            pk_prefix: "REPORT#",
+            sk: "REPORT",
+            ascending,
         }
-        let out = query.send().await.map_err(StoreError::sdk)?;
-        dynamo::page(out.items, out.last_evaluated_key, range)
+        .read(&self.db, &self.table, limit, after)
+        .await
     }
 
     /// The submitted reports within `radius_m` of `center` submitted at or

@@ -326,31 +326,21 @@ impl Refunds {
         index: &str,
         hash: &str,
         value: &str,
-        oldest_first: bool,
+        ascending: bool,
         limit: i32,
         after: Option<String>,
     ) -> Result<(Vec<Refund>, Option<String>), StoreError> {
-        let mut query = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#h = :h")
-            .expression_attribute_names("#h", hash)
-            .expression_attribute_values(":h", s(value))
-            .scan_index_forward(oldest_first)
-            .limit(limit);
-        if let Some(after) = after {
-            // `listedAt` = `<createdMs>#<refundId>`: the table key follows.
-            let refund_id = after.rsplit('#').next().unwrap_or_default().to_owned();
-            query = query
-                .exclusive_start_key("pk", s(format!("REFUND#{refund_id}")))
-                .exclusive_start_key("sk", s("REFUND"))
-                .exclusive_start_key(hash, s(value))
-                .exclusive_start_key("listedAt", s(after));
+        dynamo::IndexPage {
+            index,
+            hash,
+            value,
+            range: "listedAt",
+            pk_prefix: "REFUND#",
+            sk: "REFUND",
+            ascending,
         }
-        let out = query.send().await.map_err(StoreError::sdk)?;
-        dynamo::page(out.items, out.last_evaluated_key, "listedAt")
+        .read(&self.db, &self.table, limit, after)
+        .await
     }
 
     fn replace(&self, current: &Refund, next: &Refund) -> Result<TransactWriteItem, StoreError> {
