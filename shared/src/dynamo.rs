@@ -169,6 +169,23 @@ pub fn cancellation_reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Opti
     }
 }
 
+/// The item at `key` as `T`, strongly consistent, or `None`.
+pub async fn get<T: DeserializeOwned>(
+    db: &Client,
+    table: &str,
+    key: Item,
+) -> Result<Option<T>, StoreError> {
+    let out = db
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::sdk)?;
+    out.item.map(from_item).transpose()
+}
+
 /// Every item of the partition `pk` (keys `pk`/`sk`), strongly consistent,
 /// page after page: for partitions known to be small (one taxpayer's ledger).
 pub async fn query_partition(db: &Client, table: &str, pk: &str) -> Result<Vec<Item>, StoreError> {

@@ -185,16 +185,7 @@ impl Reports {
 
     /// The report `id`, strongly consistent.
     pub async fn get(&self, id: &str) -> Result<Option<Report>, StoreError> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("REPORT#{id}"), "REPORT")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        out.item.map(dynamo::from_item).transpose()
+        dynamo::get(&self.db, &self.table, key(format!("REPORT#{id}"), "REPORT")).await
     }
 
     /// Replaces `current` by `next` with `event`, if `current` is still what

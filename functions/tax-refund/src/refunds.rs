@@ -190,16 +190,12 @@ impl Refunds {
 
     /// The refund `refund_id`, strongly consistent.
     pub async fn get(&self, refund_id: &str) -> Result<Option<Refund>, StoreError> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("REFUND#{refund_id}"), "REFUND")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        out.item.map(dynamo::from_item).transpose()
+        dynamo::get(
+            &self.db,
+            &self.table,
+            key(format!("REFUND#{refund_id}"), "REFUND"),
+        )
+        .await
     }
 
     /// Writes a claim: the lock, the reservations, the refund and its event,
