@@ -210,6 +210,7 @@ impl App {
             .await
             .map_err(ApiError::internal)?;
         let possible: Vec<Value> = duplicates
+            .found
             .iter()
             .filter(|(r, _)| r.report_id != next.report_id && r.category == next.category)
             .map(|(r, d)| public_view(r, *d))
@@ -316,7 +317,17 @@ impl App {
             .near(center, radius, precision, 0)
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = found.iter().map(|(r, d)| public_view(r, *d)).collect();
+        tracing::info!(
+            cells = found.cells,
+            read = found.read,
+            found = found.found.len(),
+            "nearby search"
+        );
+        let items: Vec<Value> = found
+            .found
+            .iter()
+            .map(|(r, d)| public_view(r, *d))
+            .collect();
         Ok(json(StatusCode::OK, &json!({ "items": items })))
     }
 

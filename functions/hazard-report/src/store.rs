@@ -7,10 +7,12 @@
 //!   (the reporter's list, newest first);
 //! - `ByStatus`: `queueKey` = status, `listedAt` = `<submittedMs>#<id>` (the
 //!   officials' queue, oldest first);
-//! - `ByCell5` and `ByCell7`: `cell5` / `cell7` = the geohash of the location
-//!   at 5 and 7 characters, ranged by `listedAt`: nearby searches (up to 2 km,
-//!   a few 5-character cells) and the 50 m duplicate check (at most nine
-//!   7-character cells), the last 24 hours being a range of `listedAt`.
+//! - `ByCell6` and `ByCell7`: `cell6` / `cell7` = the geohash of the location
+//!   at 6 and 7 characters, ranged by `listedAt`: nearby searches (a 2 km
+//!   circle is about forty 6-character cells, about 1.8 times its area, where
+//!   5-character cells would read 6 to 13 times it) and the 50 m duplicate
+//!   check (at most nine 7-character cells), the last 24 hours being a range
+//!   of `listedAt`. The cells of one search are read concurrently.
 //!
 //! The place and queue keys are set when the report is submitted, so drafts
 //! are in no index but their owner's. Every change is one transaction: the
@@ -18,6 +20,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use futures::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use shared::dynamo::{self, Item, StoreError, key, n, s};
 use shared::events::DomainEvent;
@@ -25,10 +28,24 @@ use shared::events::DomainEvent;
 use crate::geo::{self, Point};
 use crate::status::Status;
 
-/// The geohash precision of nearby searches (cells about 5 km x 4 km here).
-pub const WIDE: usize = 5;
+/// The geohash precision of nearby searches (cells about 1 km x 600 m here).
+pub const WIDE: usize = 6;
 /// The geohash precision of the duplicate check (cells about 150 m).
 pub const NARROW: usize = 7;
+
+/// How many cell queries of one search run at once.
+pub const CONCURRENT_CELLS: usize = 8;
+
+/// What a place search found, nearest first, and what it cost.
+#[derive(Debug)]
+pub struct Near {
+    /// The reports inside the circle with their distance in metres.
+    pub found: Vec<(Report, f64)>,
+    /// The cells read (one Query each, more when a cell spans pages).
+    pub cells: usize,
+    /// The items the queries returned before the exact distance filtered them.
+    pub read: usize,
+}
 
 /// Where a report is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -164,7 +181,7 @@ impl Reports {
             let p = r.location.point();
             item.insert("listedAt".into(), s(position(ms, &r.report_id)));
             item.insert("queueKey".into(), s(r.status.as_str()));
-            item.insert("cell5".into(), s(p.geohash(WIDE)));
+            item.insert("cell6".into(), s(p.geohash(WIDE)));
             item.insert("cell7".into(), s(p.geohash(NARROW)));
         }
         Ok(item)
@@ -288,52 +305,70 @@ impl Reports {
 
     /// The submitted reports within `radius_m` of `center` submitted at or
     /// after `since_ms`, nearest first, each with its distance: the cells
-    /// covering the circle are read (`precision` 5 or 7), then exact
-    /// distances decide.
+    /// covering the circle are read (`precision` [`WIDE`] or [`NARROW`], at
+    /// most [`CONCURRENT_CELLS`] at a time), then exact distances decide.
     pub async fn near(
         &self,
         center: Point,
         radius_m: f64,
         precision: usize,
         since_ms: i64,
-    ) -> Result<Vec<(Report, f64)>, StoreError> {
-        let (index, attribute) = if precision >= NARROW {
-            ("ByCell7", "cell7")
+    ) -> Result<Near, StoreError> {
+        let (index, attribute, precision) = if precision >= NARROW {
+            ("ByCell7", "cell7", NARROW)
         } else {
-            ("ByCell5", "cell5")
+            ("ByCell6", "cell6", WIDE)
         };
-        let precision = if precision >= NARROW { NARROW } else { WIDE };
-        let mut found = Vec::new();
-        for cell in geo::cover(center, radius_m, precision) {
-            let mut start = None;
-            loop {
-                let out = self
-                    .db
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(index)
-                    .key_condition_expression("#c = :c AND listedAt >= :since")
-                    .expression_attribute_names("#c", attribute)
-                    .expression_attribute_values(":c", s(&cell))
-                    .expression_attribute_values(":since", s(format!("{since_ms:015}")))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(StoreError::sdk)?;
-                for item in out.items.unwrap_or_default() {
-                    let report: Report = dynamo::from_item(item)?;
-                    let d = center.distance_m(report.location.point());
-                    if d <= radius_m {
-                        found.push((report, d));
+        let cells = geo::cover(center, radius_m, precision);
+        let since = format!("{since_ms:015}");
+        let read_cell = |cell: String| {
+            let since = since.clone();
+            async move {
+                let mut items = Vec::new();
+                let mut start = None;
+                loop {
+                    let out = self
+                        .db
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(index)
+                        .key_condition_expression("#c = :c AND listedAt >= :since")
+                        .expression_attribute_names("#c", attribute)
+                        .expression_attribute_values(":c", s(&cell))
+                        .expression_attribute_values(":since", s(&since))
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .map_err(StoreError::sdk)?;
+                    items.extend(out.items.unwrap_or_default());
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        return Ok::<_, StoreError>(items);
                     }
                 }
-                start = out.last_evaluated_key;
-                if start.is_none() {
-                    break;
+            }
+        };
+        let pages: Vec<Result<Vec<Item>, StoreError>> = stream::iter(cells.iter().cloned())
+            .map(read_cell)
+            .buffer_unordered(CONCURRENT_CELLS)
+            .collect()
+            .await;
+        let mut near = Near {
+            found: Vec::new(),
+            cells: cells.len(),
+            read: 0,
+        };
+        for items in pages {
+            for item in items? {
+                near.read += 1;
+                let report: Report = dynamo::from_item(item)?;
+                let d = center.distance_m(report.location.point());
+                if d <= radius_m {
+                    near.found.push((report, d));
                 }
             }
         }
-        found.sort_by(|a, b| a.1.total_cmp(&b.1));
-        Ok(found)
+        near.found.sort_by(|a, b| a.1.total_cmp(&b.1));
+        Ok(near)
     }
 }

@@ -92,9 +92,22 @@ async fn submitted_reports_are_found_by_place_across_cell_edges_and_drafts_are_n
         lat: CITY_HALL.lat + 0.0027,
         lon: CITY_HALL.lon,
     };
+    // AND, 25 hours old (out of the duplicate window), both sides of the
+    // north edge of east's 6-character cell
+    let edge6 = cell_bounds(&east.geohash(WIDE)).unwrap().lat_max;
+    let south6 = Point {
+        lat: edge6 - 0.00005,
+        lon: east.lon,
+    };
+    let north6 = Point {
+        lat: edge6 + 0.00005,
+        lon: east.lon,
+    };
     let now = 1_796_342_400_000_i64;
     let day = 86_400_000;
     for (id, at, submitted) in [
+        ("south6", south6, Some(now - day - 3_600_000)),
+        ("north6", north6, Some(now - day - 3_600_000)),
         ("west", west, Some(now)),
         ("east", east, Some(now)),
         ("far", far, Some(now)),
@@ -108,7 +121,11 @@ async fn submitted_reports_are_found_by_place_across_cell_edges_and_drafts_are_n
         }
     }
     // WHEN the last day's reports within 50 m of the west point are read
-    let found = reports.near(west, 50.0, NARROW, now - day).await.unwrap();
+    let found = reports
+        .near(west, 50.0, NARROW, now - day)
+        .await
+        .unwrap()
+        .found;
     // THEN both sides of the edge are found, nearest first; not the far one,
     // not the old one, not the draft
     let ids: Vec<&str> = found.iter().map(|(r, _)| r.report_id.as_str()).collect();
@@ -116,20 +133,33 @@ async fn submitted_reports_are_found_by_place_across_cell_edges_and_drafts_are_n
     assert!(found[1].1 < 10.0);
     // AND a 2 km search finds the far one too (and the old one without a floor)
     let wide = reports.near(east, 2000.0, WIDE, 0).await.unwrap();
-    let mut ids: Vec<&str> = wide.iter().map(|(r, _)| r.report_id.as_str()).collect();
+    assert!(
+        wide.cells <= 50,
+        "a 2 km circle is about forty cells: {}",
+        wide.cells
+    );
+    assert_eq!(
+        wide.read, 6,
+        "the submitted reports in the cells, not the draft"
+    );
+    let mut ids: Vec<&str> = wide
+        .found
+        .iter()
+        .map(|(r, _)| r.report_id.as_str())
+        .collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["east", "far", "old", "west"]);
-    // AND the queue holds the four submitted, oldest first; the owner sees five
+    assert_eq!(ids, ["east", "far", "north6", "old", "south6", "west"]);
+    // AND the queue holds the six submitted, oldest first; the owner sees seven
     let (queue, _) = reports
         .in_status(Status::Submitted, 10, None)
         .await
         .unwrap();
     assert_eq!(queue[0].report_id, "old");
-    assert_eq!(queue.len(), 4);
+    assert_eq!(queue.len(), 6);
     let (mine, _) = reports.of_citizen("u1", 10, None).await.unwrap();
-    assert_eq!(mine.len(), 5);
+    assert_eq!(mine.len(), 7);
     // AND each submission wrote its event
-    assert_eq!(stack.outbox("HazardReportTable").await.len(), 4);
+    assert_eq!(stack.outbox("HazardReportTable").await.len(), 6);
 }
 
 #[tokio::test]

@@ -92,38 +92,6 @@ fn token(signer: &TokenSigner, issuer: &str, sub: &str, role: Role, scope: Optio
     })
 }
 
-/// Deletes every item of `table` (between rounds).
-async fn purge(db: &aws_sdk_dynamodb::Client, table: &str) {
-    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-    loop {
-        let out = db
-            .scan()
-            .table_name(table)
-            .projection_expression("pk, sk")
-            .limit(25)
-            .send()
-            .await
-            .unwrap();
-        let keys = out.items.unwrap_or_default();
-        if keys.is_empty() {
-            return;
-        }
-        let requests: Vec<WriteRequest> = keys
-            .into_iter()
-            .map(|key| {
-                WriteRequest::builder()
-                    .delete_request(DeleteRequest::builder().set_key(Some(key)).build().unwrap())
-                    .build()
-            })
-            .collect();
-        db.batch_write_item()
-            .request_items(table, requests)
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
 /// The requests the emulator recorded, counted by service action.
 async fn recorded(endpoint: &str) -> BTreeMap<String, usize> {
     let http = reqwest::Client::new();
@@ -226,7 +194,6 @@ async fn main() {
     let mut ids = Vec::new();
     let mut claim_ms = Vec::new();
     let endpoint = stack.endpoint().to_owned();
-    let db = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
     let mut seeding = 0.0;
     let started = Instant::now();
     for first in (0..claims).step_by(round) {
@@ -235,7 +202,7 @@ async fn main() {
         let seeded = Instant::now();
         if first > 0 {
             for table in ["TaxRefundTable", "TaxLedgerTable"] {
-                purge(&db, &stack.physical(table).unwrap().reference).await;
+                stack.empty(table).await;
             }
         }
         let mut citizens = Vec::new();

@@ -249,6 +249,52 @@ impl TestStack {
         }
     }
 
+    /// Deletes every item of table `table` (logical id, `TaxRefundTable`;
+    /// keys `pk`/`sk` as every table of the template): benchmarks empty their
+    /// tables between rounds, since the emulator copies every table in each
+    /// transaction and slows down as they grow.
+    ///
+    /// # Panics
+    ///
+    /// When the stack has no such table or it cannot be read or written.
+    pub async fn empty(&self, table: &str) {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let name = &self
+            .physical(table)
+            .unwrap_or_else(|| panic!("devstack: no table `{table}` in the stack"))
+            .reference;
+        let db = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let fail =
+            |e: &dyn std::fmt::Display| -> ! { panic!("devstack: emptying `{table}` failed: {e}") };
+        loop {
+            let page = db
+                .scan()
+                .table_name(name)
+                .projection_expression("pk, sk")
+                .limit(25)
+                .send()
+                .await
+                .unwrap_or_else(|e| fail(&aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+            let keys = page.items.unwrap_or_default();
+            if keys.is_empty() {
+                return;
+            }
+            let mut requests = Vec::with_capacity(keys.len());
+            for key in keys {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .unwrap_or_else(|e| fail(&e));
+                requests.push(WriteRequest::builder().delete_request(delete).build());
+            }
+            db.batch_write_item()
+                .request_items(name, requests)
+                .send()
+                .await
+                .unwrap_or_else(|e| fail(&aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+        }
+    }
+
     /// The text messages the emulator's SNS was asked to send to `phone_e164`
     /// (`+821012345678`), in order. Stacks share the emulator, so tests should
     /// use numbers of their own.
