@@ -10,7 +10,7 @@ use lambda_http::Request;
 use lambda_http::http::{StatusCode, header};
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, LineEnding};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -69,6 +69,10 @@ pub struct Claims {
     pub exp: i64,
     /// Unique token id.
     pub jti: String,
+    /// The official's agency: the 2-digit province code of their office
+    /// (officials only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
 }
 
 /// Key material problems.
@@ -266,6 +270,8 @@ pub struct Principal {
     pub amr: Vec<String>,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// The official's agency (`agency` claim; officials only).
+    pub agency: Option<String>,
 }
 
 impl TokenVerifier {
@@ -373,6 +379,7 @@ impl TokenVerifier {
                 .collect(),
             amr: claims.amr,
             auth_time: claims.auth_time,
+            agency: claims.agency,
         })
     }
 
@@ -482,6 +489,24 @@ pub fn step_up_required() -> ApiError {
     )
 }
 
+/// Whether `signature_b64` (base64url of a DER ECDSA P-256 SHA-256 signature)
+/// verifies over `message` with the device key `public_key_b64` (base64url of
+/// a P-256 SubjectPublicKeyInfo, as devices are registered with login).
+/// Anything malformed is simply a signature that does not verify.
+pub fn verify_device_signature(public_key_b64: &str, message: &[u8], signature_b64: &str) -> bool {
+    let decode = |text: &str| {
+        BASE64URL_NOPAD
+            .decode(text.trim_end_matches('=').as_bytes())
+            .ok()
+    };
+    let key = decode(public_key_b64).and_then(|der| VerifyingKey::from_public_key_der(&der).ok());
+    let signature = decode(signature_b64).and_then(|der| Signature::from_der(&der).ok());
+    match (key, signature) {
+        (Some(key), Some(signature)) => key.verify(message, &signature).is_ok(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +532,7 @@ mod tests {
             iat: now,
             exp: now + ACCESS_TOKEN_TTL,
             jti: "j1".into(),
+            agency: None,
         }
     }
 
@@ -613,6 +639,7 @@ mod tests {
             scopes: vec![],
             amr: amr.iter().map(|s| s.to_string()).collect(),
             auth_time,
+            agency: None,
         };
         assert!(p(&["pwd", "otp"], 1000).require_strong(1600).is_ok());
         assert!(p(&["hwk"], 1000).require_strong(1000).is_ok());

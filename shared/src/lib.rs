@@ -12,6 +12,7 @@ pub mod codes;
 pub mod config;
 pub mod cursor;
 pub mod dynamo;
+pub mod eddsa;
 pub mod events;
 pub mod http;
 pub mod idempotency;

@@ -4,7 +4,7 @@
 //! certificate types printed as A4 Korean PDFs ([`pdf`]) whose authenticity can be
 //! checked three ways: by issue number, by uploading the PDF (its SHA-256 is
 //! stored), and offline by the QR code, a compact EdDSA JWS over the document's
-//! data ([`signing`]) verifiable with `/v1/certificates/keys`.
+//! data ([`shared::eddsa`]) verifiable with `/v1/certificates/keys`.
 //!
 //! [`App`] holds what lives across invocations (SDK clients, keys, the font);
 //! [`App::handle`] routes one request. Handlers parse, authorise, call a domain
@@ -15,7 +15,6 @@ pub mod issue_number;
 pub mod ledger;
 pub mod pdf;
 pub mod registers;
-pub mod signing;
 pub mod store;
 
 use std::sync::Arc;
@@ -42,8 +41,8 @@ use shared::jwks::Authenticator;
 use crate::documents::{Content, Issue, Kind, VALIDITY_DAYS};
 use crate::issue_number::IssueNumber;
 use crate::registers::{Pnu, Query};
-use crate::signing::KeySet;
 use crate::store::{Channel, InsertError, Record, Status};
+use shared::eddsa::{self, KeySet};
 
 /// How long a download URL stays valid.
 pub const DOWNLOAD_URL_SECS: u64 = 300;
@@ -66,7 +65,7 @@ pub enum StartupError {
     Secret(String),
     /// The key secret is malformed.
     #[error("the certificate key secret is unusable: {0}")]
-    Keys(#[from] signing::KeySetError),
+    Keys(#[from] eddsa::KeySetError),
 }
 
 /// Where the function keeps things.

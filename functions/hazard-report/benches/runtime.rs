@@ -83,6 +83,7 @@ fn token(signer: &TokenSigner, issuer: &str, sub: &str) -> String {
         iat: now,
         exp: now + 7200,
         jti: shared::random::uuid(),
+        agency: None,
     })
 }
 

@@ -6,9 +6,6 @@
 //! together); `CHALLENGE#<challenge>/CHALLENGE` consumed by a conditional delete.
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, VerifyingKey};
-use p256::pkcs8::DecodePublicKey;
 use serde::Serialize;
 use shared::events::DomainEvent;
 use shared::events::payloads::DeviceRegistered;
@@ -232,16 +229,9 @@ pub async fn device_login(
     let device = load_device(app, &user_id, device_id)
         .await?
         .ok_or(LoginError::InvalidCredentials)?;
-    let verifies = text(&device, "publicKey")
-        .and_then(|k| data_encoding::BASE64URL_NOPAD.decode(k.as_bytes()).ok())
-        .and_then(|der| VerifyingKey::from_public_key_der(&der).ok())
-        .zip(
-            data_encoding::BASE64URL_NOPAD
-                .decode(signature_b64.trim_end_matches('=').as_bytes())
-                .ok()
-                .and_then(|der| Signature::from_der(&der).ok()),
-        )
-        .is_some_and(|(key, signature)| key.verify(challenge.as_bytes(), &signature).is_ok());
+    let verifies = text(&device, "publicKey").is_some_and(|key| {
+        shared::auth::verify_device_signature(&key, challenge.as_bytes(), signature_b64)
+    });
     if !verifies {
         return Err(LoginError::InvalidCredentials);
     }

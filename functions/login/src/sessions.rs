@@ -148,6 +148,9 @@ fn token_response(
         iat: now,
         exp: now + ACCESS_TOKEN_TTL,
         jti: shared::random::uuid(),
+        agency: (account.role == shared::auth::Role::Official)
+            .then(|| account.agency.clone())
+            .flatten(),
     };
     TokenResponse {
         access_token: app.keys.signer.sign(&claims),

@@ -89,6 +89,7 @@ fn token(signer: &TokenSigner, issuer: &str, sub: &str, role: Role, scope: Optio
         iat: now,
         exp: now + 3600,
         jti: shared::random::uuid(),
+        agency: None,
     })
 }
 

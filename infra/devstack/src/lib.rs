@@ -48,7 +48,8 @@ pub use error::{Error, Result};
 pub use pipes::{Pipe, Pipes, Target};
 pub use sqs_source::{Delivered, SqsSource};
 pub use test_stack::{
-    CERTIFICATE_KEYS_SECRET, EVENTS_TOPIC, PublishedEvent, SIGNING_KEYS_SECRET, TestStack,
+    CERTIFICATE_KEYS_SECRET, CONSENT_KEYS_SECRET, EVENTS_TOPIC, PublishedEvent,
+    SIGNING_KEYS_SECRET, TestStack,
 };
 
 /// The region of every local stack (Seoul).

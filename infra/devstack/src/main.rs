@@ -12,10 +12,11 @@
 //!   them through `cargo lambda watch` (one poller per SQS event, so a function
 //!   with two queues is fed from both), prints every text message sent (number
 //!   masked), and stops everything on Ctrl-C.
-//! - `devstack keygen [--certificate] [--previous FILE]`: prints a new key set
-//!   (JSON) for `aws secretsmanager put-secret-value`: the token signing keys, or
-//!   with `--certificate` the certificate QR keys; with `--previous`, the keys of
-//!   FILE stay published after the new one.
+//! - `devstack keygen [--certificate | --consent] [--previous FILE]`: prints a
+//!   new key set (JSON) for `aws secretsmanager put-secret-value`: the token
+//!   signing keys, or with `--certificate` the certificate QR keys, with
+//!   `--consent` the consent receipt keys; with `--previous`, the keys of FILE
+//!   stay published after the new one.
 //! - `devstack resources [--stack NAME]`: prints the resource names of a stack.
 
 use std::collections::BTreeMap;
@@ -32,8 +33,8 @@ use devstack::resolve::Context;
 use devstack::template::{Kind, Template};
 use devstack::venv::Venv;
 use devstack::{
-    ACCOUNT_ID, CERTIFICATE_KEYS_SECRET, Error, LOCAL_ISSUER, Pipes, REGION, SIGNING_KEYS_SECRET,
-    SqsSource,
+    ACCOUNT_ID, CERTIFICATE_KEYS_SECRET, CONSENT_KEYS_SECRET, Error, LOCAL_ISSUER, Pipes, REGION,
+    SIGNING_KEYS_SECRET, SqsSource,
 };
 
 const EMULATOR_PORT: u16 = 4566;
@@ -53,9 +54,10 @@ usage: devstack <command>
 commands:
   up                         the local stack: emulator on :4566, resources, demo data,
                              cargo lambda watch on :9000 (what `cargo dev` runs)
-  keygen [--certificate] [--previous FILE]
+  keygen [--certificate | --consent] [--previous FILE]
                              print a new key set (JSON) for the token signing keys
-                             secret, or with --certificate for the certificate keys
+                             secret, with --certificate for the certificate keys
+                             secret, with --consent for the consent receipt keys
                              secret; --previous keeps FILE's keys published
   resources [--stack NAME]   print the resource names of a stack (default pocketgov)
 ";
@@ -147,10 +149,14 @@ fn option(args: &[String], name: &str) -> Result<Option<String>, ExitCode> {
 }
 
 fn keygen(args: &[String]) -> Result<ExitCode, Error> {
-    let certificate = args.iter().any(|a| a == "--certificate");
+    // Ed25519 key sets (certificate QR codes, consent receipts) or, by
+    // default, login's ES256 token keys.
+    let ed25519 = [("--certificate", "cert"), ("--consent", "consent")]
+        .into_iter()
+        .find(|(flag, _)| args.iter().any(|a| a == flag));
     let rest: Vec<String> = args
         .iter()
-        .filter(|a| *a != "--certificate")
+        .filter(|a| *a != "--certificate" && *a != "--consent")
         .cloned()
         .collect();
     let previous = match option(&rest, "--previous") {
@@ -165,17 +171,20 @@ fn keygen(args: &[String]) -> Result<ExitCode, Error> {
             })
         })
         .transpose()?;
-    let keys = if certificate {
+    let keys = if let Some((_, prefix)) = ed25519 {
         let previous = previous
             .as_deref()
-            .map(certificate::signing::KeySet::from_json)
+            .map(shared::eddsa::KeySet::from_json)
             .transpose()
             .map_err(|e| Error::Seed {
-                what: "the previous certificate keys".into(),
+                what: "the previous Ed25519 keys".into(),
                 message: e.to_string(),
             })?;
-        let kid = format!("cert-{}", shared::time::rfc3339(shared::time::now_secs()));
-        certificate::signing::KeySet::generate_json(&kid, previous.as_ref())
+        let kid = format!(
+            "{prefix}-{}",
+            shared::time::rfc3339(shared::time::now_secs())
+        );
+        shared::eddsa::KeySet::generate_json(&kid, previous.as_ref())
     } else {
         login::signing::generate_key_set_json(previous.as_deref())
     };
@@ -247,11 +256,15 @@ async fn up() -> Result<ExitCode, Error> {
     })?;
     stack.put_secret(&sdk, SIGNING_KEYS_SECRET, &keys).await?;
     let keys = key_file(&local.join("certificate-keys.json"), || {
-        certificate::signing::KeySet::generate_json("dev-certificate", None)
+        shared::eddsa::KeySet::generate_json("dev-certificate", None)
     })?;
     stack
         .put_secret(&sdk, CERTIFICATE_KEYS_SECRET, &keys)
         .await?;
+    let keys = key_file(&local.join("consent-keys.json"), || {
+        shared::eddsa::KeySet::generate_json("dev-consent", None)
+    })?;
+    stack.put_secret(&sdk, CONSENT_KEYS_SECRET, &keys).await?;
     seed(&stack, &sdk).await?;
     // Read before anything starts, so a pipe or queue devstack cannot run stops
     // `cargo dev` with a message instead of failing later in the background.

@@ -234,3 +234,92 @@ pub fn summary(name: &str, mut ms: Vec<f64>) {
         ms[ms.len() - 1]
     );
 }
+
+/// An API Gateway HTTP API (v2) event for `method path?query` with a bearer
+/// `token`, extra `headers` and a JSON `body`, as benchmarks feed functions.
+pub fn api_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> String {
+    use serde_json::json;
+    let mut h =
+        json!({"authorization": format!("Bearer {token}"), "content-type": "application/json"});
+    for (k, v) in headers {
+        h[*k] = json!(v);
+    }
+    let params: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect();
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "queryStringParameters": params, "headers": h,
+        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "127.0.0.1",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": shared::random::uuid(), "routeKey": "$default", "stage": "$default",
+            "time": "05/Dec/2026:00:00:00 +0000", "timeEpoch": 0},
+        "body": body.map(Value::to_string), "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// Starts, stops or resets the emulator's request recorder (`action`:
+/// `start-recording`, `stop-recording`, `reset-recording`).
+///
+/// # Panics
+///
+/// When the emulator does not answer.
+pub async fn recorder(endpoint: &str, action: &str) {
+    let url = format!(
+        "{}/moto-api/recorder/{action}",
+        endpoint.trim_end_matches('/')
+    );
+    crate::http_client::post_json(&url, Vec::new(), std::time::Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("devstack: the emulator's recorder ({action}): {e}"));
+}
+
+/// The requests the emulator recorded, counted by `X-Amz-Target` (the
+/// DynamoDB, KMS, ... action; `other` for the rest).
+///
+/// # Panics
+///
+/// When the emulator does not answer.
+pub async fn recorded_calls(endpoint: &str) -> BTreeMap<String, usize> {
+    let url = format!(
+        "{}/moto-api/recorder/download-recording",
+        endpoint.trim_end_matches('/')
+    );
+    let response = crate::http_client::get(&url, std::time::Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("devstack: the emulator's recording: {e}"));
+    let mut counts = BTreeMap::new();
+    for line in response.text().lines().filter(|l| !l.trim().is_empty()) {
+        let entry: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+        let target = entry["headers"]
+            .as_object()
+            .and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+            })
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or("other");
+        let action = target.rsplit('.').next().unwrap_or(target).to_owned();
+        *counts.entry(action).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Prints the calls of `counts` divided by `n` (per operation).
+pub fn per_operation(label: &str, counts: &BTreeMap<String, usize>, n: usize) {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(k, v)| format!("{k} {:.2}", *v as f64 / n.max(1) as f64))
+        .collect();
+    println!("AWS calls per {label}: {}", parts.join(", "));
+}

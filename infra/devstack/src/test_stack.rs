@@ -33,6 +33,8 @@ pub const EVENTS_TOPIC: &str = "EventsTopic";
 pub const SIGNING_KEYS_SECRET: &str = "SigningKeysSecret";
 /// Logical id of the secret that holds the certificate QR signing keys.
 pub const CERTIFICATE_KEYS_SECRET: &str = "CertificateKeysSecret";
+/// Logical id of the secret holding consent's receipt keys.
+pub const CONSENT_KEYS_SECRET: &str = "ConsentKeysSecret";
 
 /// A message received from the events topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +53,7 @@ pub struct TestStack {
     sdk: SdkConfig,
     signing_keys: String,
     certificate_keys: String,
+    consent_keys: String,
     tap: Option<String>,
     seen: tokio::sync::Mutex<Vec<PublishedEvent>>,
     pipes: Pipes,
@@ -95,11 +98,16 @@ impl TestStack {
                 .put_secret(&sdk, SIGNING_KEYS_SECRET, &signing_keys)
                 .await?;
         }
-        let certificate_keys =
-            certificate::signing::KeySet::generate_json("test-certificate", None);
+        let certificate_keys = shared::eddsa::KeySet::generate_json("test-certificate", None);
         if stack.physical(CERTIFICATE_KEYS_SECRET).is_some() {
             stack
                 .put_secret(&sdk, CERTIFICATE_KEYS_SECRET, &certificate_keys)
+                .await?;
+        }
+        let consent_keys = shared::eddsa::KeySet::generate_json("test-consent", None);
+        if stack.physical(CONSENT_KEYS_SECRET).is_some() {
+            stack
+                .put_secret(&sdk, CONSENT_KEYS_SECRET, &consent_keys)
                 .await?;
         }
         let pipes = Pipes::from_stack(&stack, &sdk)?;
@@ -112,6 +120,7 @@ impl TestStack {
             sdk,
             signing_keys,
             certificate_keys,
+            consent_keys,
             tap,
             seen: tokio::sync::Mutex::new(Vec::new()),
             pipes,
@@ -146,6 +155,11 @@ impl TestStack {
     /// The certificate key set put into the certificate keys secret.
     pub fn certificate_keys(&self) -> &str {
         &self.certificate_keys
+    }
+
+    /// The consent receipt keys put in the stack's secret (JSON).
+    pub fn consent_keys(&self) -> &str {
+        &self.consent_keys
     }
 
     /// Loads the demo registers (`infra/devstack/data/registers.json`) into the

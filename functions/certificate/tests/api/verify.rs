@@ -249,8 +249,7 @@ async fn when_the_qr_code_is_scanned_its_jws_verifies_with_the_published_key_and
     )
     .unwrap();
     assert_eq!(header["alg"], "EdDSA");
-    let claims =
-        certificate::signing::verify(&jws, &keys).expect("verifies with the published key");
+    let claims = shared::eddsa::verify(&jws, &keys).expect("verifies with the published key");
     assert_eq!(claims["no"], no.as_str());
     assert_eq!(claims["typ"], "land-register");
     assert_eq!(claims["sub"], CHEONGUN);
@@ -272,12 +271,10 @@ async fn when_the_qr_code_is_scanned_its_jws_verifies_with_the_published_key_and
     );
     // AND fails with another key set, even under the same kid
     let kid = header["kid"].as_str().unwrap();
-    let other = certificate::signing::KeySet::from_json(
-        &certificate::signing::KeySet::generate_json(kid, None),
-    )
-    .unwrap();
+    let other =
+        shared::eddsa::KeySet::from_json(&shared::eddsa::KeySet::generate_json(kid, None)).unwrap();
     assert_eq!(
-        certificate::signing::verify(&jws, &other.jwks()),
-        Err(certificate::signing::JwsError::Signature)
+        shared::eddsa::verify(&jws, &other.jwks()),
+        Err(shared::eddsa::JwsError::Signature)
     );
 }

@@ -179,6 +179,7 @@ async fn replacing_an_active_otp_needs_a_strong_sign_in() {
         iat: now,
         exp: now + 900,
         jti: "t".into(),
+        agency: None,
     });
     let r = h.authed("POST", "/v1/auth/otp", &weak, None).await;
     r.expect_problem(401, "auth.step_up_required");

@@ -18,6 +18,7 @@ fn claims(h: &Harness, sub: &str) -> Claims {
         iat: now,
         exp: now + 900,
         jti: "test".into(),
+        agency: None,
     }
 }
 
@@ -194,7 +195,7 @@ async fn adding_a_device_needs_a_recent_sign_in() {
 }
 
 #[tokio::test]
-async fn officials_get_their_scopes_in_the_token() {
+async fn officials_get_their_scopes_and_agency_in_the_token_and_citizens_neither() {
     let h = Harness::new().await;
     login::accounts::provision(
         &h.app,
@@ -222,6 +223,17 @@ async fn officials_get_their_scopes_in_the_token() {
         )
         .unwrap();
     assert_eq!(claims.scope.as_deref(), Some("tax:review alerts:issue"));
+    assert_eq!(claims.agency.as_deref(), Some("11"));
+    let citizen = h.citizen("tokuser9").await;
+    let citizen = h
+        .app
+        .verifier()
+        .verify(
+            citizen["accessToken"].as_str().unwrap(),
+            shared::time::now_secs(),
+        )
+        .unwrap();
+    assert_eq!((citizen.scope, citizen.agency), (None, None));
     // Provisioning again leaves the account as it is.
     let again = login::accounts::provision(
         &h.app,

@@ -1,10 +1,11 @@
-//! The Ed25519 keys that sign certificate QR codes, and compact JWS (RFC 7515,
-//! `alg` EdDSA per RFC 8037) made and checked with them.
+//! Ed25519 key sets and the compact JWS (RFC 7515, `alg` EdDSA per RFC 8037)
+//! made and checked with them: certificate QR codes and consent receipts.
 //!
 //! Keys are kept like the login function's: a Secrets Manager secret holding
 //! `{"keys":[{"kid":"...","privateKeyPem":"..."}]}` (PKCS#8 PEM); the first key
-//! signs, every key is published at `/v1/certificates/keys`, so QR codes signed
-//! before a rotation keep verifying offline.
+//! signs, every key is published (`/v1/certificates/keys`,
+//! `/v1/consents/keys`), so what was signed before a rotation keeps verifying
+//! offline.
 
 use data_encoding::BASE64URL_NOPAD;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -93,10 +94,10 @@ impl KeySet {
     }
 
     /// A new key set of one fresh key, as the secret's JSON (for `devstack
-    /// keygen --certificate` and tests). `previous`, if given, is an existing
+    /// keygen` and tests). `previous`, if given, is an existing
     /// set whose keys stay published after the new one.
     pub fn generate_json(kid: &str, previous: Option<&KeySet>) -> String {
-        let key = SigningKey::from_bytes(&shared::random::bytes::<32>());
+        let key = SigningKey::from_bytes(&crate::random::bytes::<32>());
         let mut entries = vec![(kid.to_owned(), key)];
         if let Some(previous) = previous {
             entries.extend(previous.keys.iter().cloned());

@@ -1,0 +1,210 @@
+//! Benchmarks of the compiled `consent` binary (release profile) as Lambda
+//! runs it: devstack's minimal Runtime API feeds it API Gateway v2 events on
+//! the emulator.
+//!
+//! ```sh
+//! cargo bench -p consent --bench runtime            # 1,000 signatures
+//! BENCH_SIGNATURES=100 cargo bench -p consent --bench runtime
+//! ```
+//!
+//! Reports the binary size; start-up time to the first
+//! `GET /runtime/invocation/next` (the receipt keys are read from Secrets
+//! Manager before it); `BENCH_SIGNATURES` consents asked by an official and
+//! signed by a citizen's registered device key through one process, with the
+//! peak resident memory after them; and the AWS calls of a signature, counted
+//! by the emulator's request recorder. The emulator copies every table in each
+//! transaction, so the work runs in rounds of `BENCH_ROUND` (100) with the
+//! consent table emptied between rounds.
+
+use std::time::Instant;
+
+use devstack::TestStack;
+use devstack::json_stub::JsonStub;
+use devstack::runtime_api::{
+    RuntimeApi, api_event, per_operation, recorded_calls, recorder, summary, vm_hwm_kib,
+};
+use p256::ecdsa::signature::Signer;
+use serde_json::{Value, json};
+use shared::auth::{Claims, Role, TokenSigner};
+use shared::config::Env;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn token(signer: &TokenSigner, issuer: &str, sub: &str, role: Role) -> String {
+    let now = shared::time::now_secs();
+    let official = role == Role::Official;
+    signer.sign(&Claims {
+        iss: issuer.to_owned(),
+        aud: shared::auth::AUDIENCE.to_owned(),
+        sub: sub.to_owned(),
+        role,
+        scope: official.then(|| consent::SCOPE_REQUEST.to_owned()),
+        amr: vec![if official { "pwd" } else { "hwk" }.to_owned()],
+        auth_time: now,
+        iat: now,
+        exp: now + 7200,
+        jti: shared::random::uuid(),
+        agency: official.then(|| "11".to_owned()),
+    })
+}
+
+fn body(answer: &Value) -> Value {
+    serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+/// A citizen provisioned with login and a device key registered through
+/// login's handler, as the phone does: (user id, device id, private key).
+async fn citizen(stack: &TestStack) -> (String, String, p256::ecdsa::SigningKey) {
+    use p256::pkcs8::EncodePublicKey;
+    let sdk = stack.sdk_config().await;
+    let login = login::App::from_env(&stack.env("login"), &sdk)
+        .await
+        .unwrap();
+    let password = "Consent-bench-pass-1";
+    let user_id = login::accounts::provision(
+        &login,
+        login::accounts::Provision::citizen("benchcitizen", password, "홍길동", "010-1234-5678"),
+    )
+    .await
+    .unwrap();
+    let call = |path: &str, body: Value, token: Option<String>| {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let req = devstack::reply::request("POST", path, Some(&body), &headers);
+        let login = &login;
+        async move { devstack::reply::Reply::from(login.handle(req).await) }
+    };
+    let r = call(
+        "/v1/auth/login",
+        json!({"loginId": "benchcitizen", "password": password}),
+        None,
+    )
+    .await;
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let public = key.verifying_key().to_public_key_der().unwrap();
+    let r = call(
+        "/v1/auth/devices",
+        json!({"deviceName": "bench", "publicKey": data_encoding::BASE64URL_NOPAD.encode(public.as_bytes())}),
+        Some(r.str("accessToken")),
+    )
+    .await;
+    (user_id, r.str("deviceId"), key)
+}
+
+#[tokio::main]
+async fn main() {
+    let signatures = env_number("BENCH_SIGNATURES", 1000);
+    let colds = env_number("BENCH_COLD", 20);
+    let round = env_number("BENCH_ROUND", 100).max(1);
+
+    let stack = TestStack::new().await;
+    let endpoint = stack.endpoint().to_owned();
+    let signer = TokenSigner::generate("bench-key");
+    let jwks = JsonStub::start(
+        "/.well-known/jwks.json",
+        &shared::auth::jwks(&[signer.public_key()]),
+    )
+    .await;
+    let issuer = jwks.base_url();
+    let Env::Map(mut vars) = stack.env("consent") else {
+        unreachable!("test stacks give maps")
+    };
+    vars.insert("TOKEN_ISSUER".into(), issuer.clone());
+    let (citizen_id, device_id, key) = citizen(&stack).await;
+    let official = token(&signer, &issuer, &shared::random::uuid(), Role::Official);
+    let strong = token(&signer, &issuer, &citizen_id, Role::Citizen);
+
+    let api = RuntimeApi::start().await;
+    let binary = env!("CARGO_BIN_EXE_consent");
+    let mut cold = Vec::new();
+    for _ in 0..colds {
+        let mut f = api.spawn(binary, &vars, 128);
+        let first = api.first_next().await;
+        cold.push((first - f.spawned).as_secs_f64() * 1000.0);
+        f.child.kill().await.ok();
+    }
+
+    let mut f = api.spawn(binary, &vars, 128);
+    let pid = f.child.id().unwrap();
+    let request = json!({"citizenLoginId": "benchcitizen", "petitionId": "P-BENCH", "petitionName": "주거급여 신청",
+        "documents": ["resident-registration-abstract", "local-tax-payment-certificate"],
+        "purpose": "주거급여 자격 확인", "validDays": 7});
+    let mut ask_ms = Vec::new();
+    let mut sign_ms = Vec::new();
+    recorder(&endpoint, "reset-recording").await;
+    let started = Instant::now();
+    let mut emptying = 0.0;
+    for first in (0..signatures).step_by(round) {
+        let last = (first + round).min(signatures);
+        if first > 0 {
+            let t = Instant::now();
+            stack.empty("ConsentTable").await;
+            emptying += t.elapsed().as_secs_f64();
+        }
+        let mut asked = Vec::new();
+        for _ in first..last {
+            let t = Instant::now();
+            let answer = api
+                .invoke(api_event(
+                    "POST",
+                    "/v1/consents",
+                    "",
+                    &official,
+                    &[],
+                    Some(&request),
+                ))
+                .await;
+            ask_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(answer["statusCode"], 201, "{answer}");
+            asked.push(body(&answer));
+        }
+        recorder(&endpoint, "start-recording").await;
+        for c in &asked {
+            let payload = c["signingPayload"].as_str().unwrap();
+            let signature: p256::ecdsa::Signature = key.sign(payload.as_bytes());
+            let signature = data_encoding::BASE64URL_NOPAD.encode(signature.to_der().as_bytes());
+            let path = format!(
+                "/v1/consents/{}/signature",
+                c["consentId"].as_str().unwrap()
+            );
+            let t = Instant::now();
+            let answer = api
+                .invoke(api_event(
+                    "POST",
+                    &path,
+                    "",
+                    &strong,
+                    &[],
+                    Some(&json!({"deviceId": device_id, "signature": signature})),
+                ))
+                .await;
+            sign_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(answer["statusCode"], 200, "{answer}");
+        }
+        recorder(&endpoint, "stop-recording").await;
+    }
+    let elapsed = started.elapsed().as_secs_f64() - emptying;
+    let hwm = vm_hwm_kib(pid);
+    f.child.kill().await.ok();
+    let calls = recorded_calls(&endpoint).await;
+
+    let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "consent binary: {binary} ({size} bytes, {:.2} MiB)",
+        size as f64 / 1048576.0
+    );
+    summary("start-up to first /next", cold);
+    summary("request (login read, transaction)", ask_ms);
+    summary("signature (device key, receipt, write)", sign_ms);
+    println!(
+        "{signatures} consents asked and signed in {elapsed:.1} s through one process; peak RSS (VmHWM) {:.1} MiB after them",
+        hwm as f64 / 1024.0
+    );
+    per_operation("signature", &calls, signatures);
+}
