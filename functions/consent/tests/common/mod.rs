@@ -82,117 +82,14 @@ impl Harness {
         }
     }
 
-    async fn login_call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Value,
-        token: Option<&str>,
-    ) -> Reply {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> =
-            auth.iter().map(|a| ("authorization", a.as_str())).collect();
-        let req = devstack::reply::request(method, path, Some(&body), &headers);
-        Reply::from(self.login.handle(req).await)
-    }
-
-    async fn provision(&self, p: login::accounts::Provision) -> User {
-        let phone = shared::phone::PhoneNumber::parse(&p.phone)
-            .unwrap()
-            .e164()
-            .to_owned();
-        let login_id = p.login_id.clone();
-        let user_id = login::accounts::provision(&self.login, p)
-            .await
-            .expect("provisioned");
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/login",
-                json!({"loginId": login_id, "password": PASSWORD}),
-                None,
-            )
-            .await;
-        r.expect(200);
-        User {
-            login_id,
-            user_id,
-            phone,
-            token: r.str("accessToken"),
-            strong: String::new(),
-            device: None,
-        }
-    }
-
     /// A citizen with a registered device key, signed in with it.
     pub async fn citizen(&self, login_id: &str) -> User {
-        let mut user = self
-            .provision(login::accounts::Provision::citizen(
-                login_id,
-                PASSWORD,
-                "홍길동",
-                &devstack::phone::unique().dashed,
-            ))
-            .await;
-        let (device_id, key) = self.register_device(&user.token).await;
-        user.strong = self.device_sign_in(&device_id, &key).await;
-        user.device = Some((device_id, key));
-        user
-    }
-
-    /// Registers a fresh P-256 key as a device of the token's user.
-    pub async fn register_device(&self, token: &str) -> (String, SigningKey) {
-        use p256::pkcs8::EncodePublicKey;
-        let key = SigningKey::random(&mut rand_core::OsRng);
-        let public = key.verifying_key().to_public_key_der().unwrap();
-        let public = data_encoding::BASE64URL_NOPAD.encode(public.as_bytes());
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/devices",
-                json!({"deviceName": "Galaxy S26", "publicKey": public}),
-                Some(token),
-            )
-            .await;
-        r.expect(201);
-        (r.str("deviceId"), key)
-    }
-
-    async fn device_sign_in(&self, device_id: &str, key: &SigningKey) -> String {
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/login/device/challenge",
-                json!({"deviceId": device_id}),
-                None,
-            )
-            .await;
-        r.expect(200);
-        let challenge = r.str("challenge");
-        let r = self
-            .login_call(
-                "POST",
-                "/v1/auth/login/device",
-                json!({"deviceId": device_id, "challenge": challenge, "signature": sign_with(key, &challenge)}),
-                None,
-            )
-            .await;
-        r.expect(200);
-        r.str("accessToken")
+        citizen_on(&self.login, login_id).await
     }
 
     /// An official of `agency` with `consent:request`.
     pub async fn official(&self, login_id: &str, agency: &str) -> User {
-        self.provision(login::accounts::Provision {
-            login_id: login_id.to_owned(),
-            password: PASSWORD.to_owned(),
-            name: "공무원".to_owned(),
-            phone: devstack::phone::unique().dashed,
-            role: login::accounts::Role::Official,
-            scopes: OFFICIAL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-            agency: Some(agency.to_owned()),
-        })
-        .await
+        official_on(&self.login, login_id, agency).await
     }
 
     pub async fn call(
@@ -267,4 +164,95 @@ impl Harness {
         texts.retain(|t| t.contains("동의"));
         texts
     }
+}
+
+async fn login_call(
+    login: &login::App,
+    method: &str,
+    path: &str,
+    body: Value,
+    token: Option<&str>,
+) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    let req = devstack::reply::request(method, path, Some(&body), &headers);
+    Reply::from(login.handle(req).await)
+}
+
+/// Provisions `p` with login and signs in with the password.
+pub async fn provision_on(login: &login::App, p: login::accounts::Provision) -> User {
+    let phone = shared::phone::PhoneNumber::parse(&p.phone)
+        .unwrap()
+        .e164()
+        .to_owned();
+    let login_id = p.login_id.clone();
+    let user_id = login::accounts::provision(login, p)
+        .await
+        .expect("provisioned");
+    let r = login_call(
+        login,
+        "POST",
+        "/v1/auth/login",
+        json!({"loginId": login_id, "password": PASSWORD}),
+        None,
+    )
+    .await;
+    r.expect(200);
+    User {
+        login_id,
+        user_id,
+        phone,
+        token: r.str("accessToken"),
+        strong: String::new(),
+        device: None,
+    }
+}
+
+/// A citizen with a device key registered with login, signed in with it.
+pub async fn citizen_on(login: &login::App, login_id: &str) -> User {
+    let phone = devstack::phone::unique().dashed;
+    let p = login::accounts::Provision::citizen(login_id, PASSWORD, "홍길동", &phone);
+    let mut user = provision_on(login, p).await;
+    let (device_id, key) = register_device(login, &user.token).await;
+    user.strong = device_sign_in(login, &device_id, &key).await;
+    user.device = Some((device_id, key));
+    user
+}
+
+/// Registers a fresh P-256 key as a device of the token's user.
+pub async fn register_device(login: &login::App, token: &str) -> (String, SigningKey) {
+    use p256::pkcs8::EncodePublicKey;
+    let key = SigningKey::random(&mut rand_core::OsRng);
+    let public = key.verifying_key().to_public_key_der().unwrap();
+    let public = data_encoding::BASE64URL_NOPAD.encode(public.as_bytes());
+    let body = json!({"deviceName": "Galaxy S26", "publicKey": public});
+    let r = login_call(login, "POST", "/v1/auth/devices", body, Some(token)).await;
+    r.expect(201);
+    (r.str("deviceId"), key)
+}
+
+/// Signs in with a device key (`amr ["hwk"]`), as the phone does.
+async fn device_sign_in(login: &login::App, device_id: &str, key: &SigningKey) -> String {
+    let body = json!({"deviceId": device_id});
+    let r = login_call(login, "POST", "/v1/auth/login/device/challenge", body, None).await;
+    r.expect(200);
+    let challenge = r.str("challenge");
+    let body = json!({"deviceId": device_id, "challenge": challenge, "signature": sign_with(key, &challenge)});
+    let r = login_call(login, "POST", "/v1/auth/login/device", body, None).await;
+    r.expect(200);
+    r.str("accessToken")
+}
+
+/// An official of `agency` with `consent:request`.
+pub async fn official_on(login: &login::App, login_id: &str, agency: &str) -> User {
+    let p = login::accounts::Provision {
+        login_id: login_id.to_owned(),
+        password: PASSWORD.to_owned(),
+        name: "공무원".to_owned(),
+        phone: devstack::phone::unique().dashed,
+        role: login::accounts::Role::Official,
+        scopes: OFFICIAL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        agency: Some(agency.to_owned()),
+    };
+    provision_on(login, p).await
 }
