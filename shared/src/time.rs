@@ -7,6 +7,11 @@ pub fn now_secs() -> i64 {
     Utc::now().timestamp()
 }
 
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 /// `secs` (Unix seconds) as RFC 3339 in UTC, e.g. `2026-11-28T23:56:31Z`.
 pub fn rfc3339(secs: i64) -> String {
     Utc.timestamp_opt(secs, 0)

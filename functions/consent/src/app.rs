@@ -93,11 +93,7 @@ impl App {
             auth: Arc::new(auth),
             keys: Arc::new(keys),
             cursors: Arc::new(cursors),
-            clock: Arc::new(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            }),
+            clock: Arc::new(shared::time::now_ms),
         }
     }
 

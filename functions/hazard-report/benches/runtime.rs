@@ -12,22 +12,25 @@
 //! rounds (one process throughout: the peak memory covers all of them). The
 //! emulator also reads a whole table for each index query, so the nearby
 //! times measure moto more than the index: the cells and items each search
-//! read are printed too, which is what DynamoDB's time and price follow.
+//! read are printed too (counted from the reports written, not asked of the
+//! emulator), which is what DynamoDB's time and price follow.
 //!
 //! Reports the binary size; start-up time to the first
 //! `GET /runtime/invocation/next`; `BENCH_REPORTS` reports through one
 //! process (create with a presigned POST, the photo posted to the emulator's
 //! S3, submit with the photo check and the duplicate query) with the peak
 //! resident memory after them; then `BENCH_STORED` submitted reports written
-//! around Seoul and the time of nearby queries (300 m and 2 km) over them.
+//! around Seoul and the time of `BENCH_QUERIES` (3) nearby queries of 300 m
+//! and of 2 km over them, with the cells and items each reads.
 
 use std::time::Instant;
 
 use devstack::TestStack;
 use devstack::json_stub::JsonStub;
-use devstack::runtime_api::{RuntimeApi, summary, vm_hwm_kib};
+use devstack::runtime_api::{RuntimeApi, api_event, summary, vm_hwm_kib};
+use hazard_report::geo::{self, Point};
 use hazard_report::status::Status;
-use hazard_report::store::{Location, Photo, Report, Reports};
+use hazard_report::store::{Location, Photo, Report, Reports, WIDE};
 use serde_json::{Value, json};
 use shared::auth::{Claims, Role, TokenSigner};
 use shared::config::Env;
@@ -37,37 +40,6 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn event(
-    method: &str,
-    path: &str,
-    query: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> String {
-    let mut h =
-        json!({"authorization": format!("Bearer {token}"), "content-type": "application/json"});
-    for (k, v) in headers {
-        h[*k] = json!(v);
-    }
-    let params: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), json!(v)))
-        .collect();
-    json!({
-        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": query,
-        "queryStringParameters": params, "headers": h,
-        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "127.0.0.1",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
-            "requestId": shared::random::uuid(), "routeKey": format!("{method} {path}"), "stage": "$default",
-            "time": "04/Dec/2026:00:00:00 +0000", "timeEpoch": 0},
-        "body": body.map(Value::to_string), "isBase64Encoded": false
-    })
-    .to_string()
 }
 
 fn token(signer: &TokenSigner, issuer: &str, sub: &str) -> String {
@@ -155,7 +127,7 @@ async fn main() {
         let body = json!({"category": "road-damage", "description": "보도블록 파손", "location": {"lat": 37.45 + 0.2 * unit(2 * i as u64), "lon": 126.85 + 0.3 * unit(2 * i as u64 + 1)}, "photos": [{"contentType": "image/png", "sizeBytes": png.len()}]});
         let t = Instant::now();
         let answer = api
-            .invoke(event(
+            .invoke(api_event(
                 "POST",
                 "/v1/reports",
                 "",
@@ -171,7 +143,7 @@ async fn main() {
         let id = created["reportId"].as_str().unwrap();
         let t = Instant::now();
         let answer = api
-            .invoke(event(
+            .invoke(api_event(
                 "POST",
                 &format!("/v1/reports/{id}/submit"),
                 "",
@@ -184,6 +156,19 @@ async fn main() {
         assert_eq!(answer["statusCode"], 200, "{answer}");
     }
     let hwm = vm_hwm_kib(pid);
+    let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+    // Printed now: the nearby phase below is long on the emulator.
+    println!(
+        "hazard-report binary: {binary} ({size} bytes, {:.2} MiB)",
+        size as f64 / 1048576.0
+    );
+    summary("start-up to first /next", cold);
+    summary("create (presigned POST)", create_ms);
+    summary("submit (photo check, duplicates)", submit_ms);
+    println!(
+        "peak RSS (VmHWM) after {count} reports: {:.1} MiB",
+        hwm as f64 / 1024.0
+    );
 
     // `stored` submitted reports around Seoul, written in batches.
     let sdk = stack.sdk_config().await;
@@ -198,6 +183,8 @@ async fn main() {
     let seeding = Instant::now();
     let now_ms = shared::time::now_secs() * 1000;
     let mut batch = Vec::new();
+    let mut cells = std::collections::HashMap::<String, usize>::new();
+    let mut item_bytes = 0;
     for i in 0..stored {
         let id = shared::random::uuid();
         let r = Report {
@@ -224,25 +211,38 @@ async fn main() {
             updated_at: "2026-12-04T00:00:00Z".into(),
             history: Vec::new(),
         };
-        batch.push(reports.item(&r).unwrap());
+        *cells.entry(r.location.point().geohash(WIDE)).or_default() += 1;
+        let item = reports.item(&r).unwrap();
+        item_bytes += dynamo_size(&item);
+        batch.push(item);
         if batch.len() == 500 || i + 1 == stored {
             shared::dynamo::put_all(&db, &table, &batch).await.unwrap();
             batch.clear();
         }
     }
     let seeded = seeding.elapsed().as_secs_f64();
-    let mut near = Vec::new();
-    for (radius, label) in [(300, "nearby 300 m"), (2000, "nearby 2 km")] {
+    let mean_item = item_bytes / stored.max(1);
+    println!(
+        "{stored} reports written in {seeded:.1} s; {} cells of 6 characters hold them; items of ~{mean_item} bytes",
+        cells.len()
+    );
+    // What each search reads is known here without asking the emulator: the
+    // stored reports in the cells covering its circle (DynamoDB reads exactly
+    // those, 1 MB a page, 0.5 read unit per 4 KB eventually consistent).
+    let queries = env_number("BENCH_QUERIES", 3) as u64;
+    for (radius, label) in [(300.0, "nearby 300 m"), (2000.0, "nearby 2 km")] {
         let mut ms = Vec::new();
-        let mut found = 0;
-        let (mut cells, mut read) = (0, 0);
-        for q in 0..10u64 {
+        let (mut found, mut covered, mut read) = (0, 0, 0);
+        for q in 0..queries {
             let lat = 37.5 + 0.1 * unit(1000 + q);
             let lon = 126.9 + 0.2 * unit(2000 + q);
+            let cover = geo::cover(Point::in_korea(lat, lon).unwrap(), radius, WIDE);
+            covered += cover.len();
+            read += cover.iter().filter_map(|c| cells.get(c)).sum::<usize>();
             let query = format!("lat={lat}&lon={lon}&radiusM={radius}");
             let t = Instant::now();
             let answer = api
-                .invoke(event(
+                .invoke(api_event(
                     "GET",
                     "/v1/reports/nearby",
                     &query,
@@ -255,39 +255,40 @@ async fn main() {
             assert_eq!(answer["statusCode"], 200, "{answer}");
             let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
             found += body["items"].as_array().unwrap().len();
-            let center = hazard_report::geo::Point::in_korea(lat, lon).unwrap();
-            let searched = reports
-                .near(center, f64::from(radius), hazard_report::store::WIDE, 0)
-                .await
-                .unwrap();
-            cells += searched.cells;
-            read += searched.read;
         }
-        near.push((label, ms, found / 10, cells / 10, read / 10));
-    }
-    let hwm_after = vm_hwm_kib(pid);
-    f.child.kill().await.ok();
-
-    let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "hazard-report binary: {binary} ({size} bytes, {:.2} MiB)",
-        size as f64 / 1048576.0
-    );
-    summary("start-up to first /next", cold);
-    summary("create (presigned POST)", create_ms);
-    summary("submit (photo check, duplicates)", submit_ms);
-    println!(
-        "peak RSS (VmHWM) after {count} reports: {:.1} MiB; after the nearby queries: {:.1} MiB",
-        hwm as f64 / 1024.0,
-        hwm_after as f64 / 1024.0
-    );
-    println!("{stored} reports written in {seeded:.1} s");
-    for (label, ms, found, cells, read) in near {
+        let n = queries.max(1) as usize;
+        let read = read / n;
         summary(
             &format!(
-                "{label} over {stored} reports (mean {found} found; {cells} cells, {read} items read)"
+                "{label} over {stored} reports: mean {} found, {} cells, {read} items read (~{:.0} read units on DynamoDB)",
+                found / n,
+                covered / n,
+                (read * mean_item) as f64 / 4096.0 * 0.5
             ),
             ms,
         );
     }
+    println!(
+        "peak RSS (VmHWM) after the nearby queries: {:.1} MiB",
+        vm_hwm_kib(pid) as f64 / 1024.0
+    );
+    f.child.kill().await.ok();
+}
+
+/// The size DynamoDB bills for an item: attribute names and values (strings
+/// as UTF-8, numbers about half their digits, maps and lists with their
+/// overhead), roughly.
+fn dynamo_size(item: &shared::dynamo::Item) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    fn value(v: &A) -> usize {
+        match v {
+            A::S(s) => s.len(),
+            A::N(n) => n.len().div_ceil(2) + 1,
+            A::Bool(_) | A::Null(_) => 1,
+            A::L(l) => 3 + l.iter().map(|v| 1 + value(v)).sum::<usize>(),
+            A::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + value(v)).sum::<usize>(),
+            _ => 8,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }

@@ -78,11 +78,7 @@ impl App {
             auth: Arc::new(auth),
             cursor_secret_id: names.cursor_secret_id,
             cursors: Arc::new(OnceCell::new()),
-            clock: Arc::new(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            }),
+            clock: Arc::new(shared::time::now_ms),
         }
     }
 

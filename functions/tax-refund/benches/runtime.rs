@@ -20,12 +20,13 @@
 //! them; the latency of approvals and payments; and the AWS calls per claim,
 //! approval and payment as the emulator saw them (moto's request recorder).
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use devstack::TestStack;
 use devstack::json_stub::JsonStub;
-use devstack::runtime_api::{RuntimeApi, summary, vm_hwm_kib};
+use devstack::runtime_api::{
+    RuntimeApi, api_event, per_operation, recorded_calls, recorder, summary, vm_hwm_kib,
+};
 use serde_json::{Value, json};
 use shared::auth::{Claims, Role, TokenSigner};
 use shared::config::Env;
@@ -35,45 +36,6 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// An API Gateway HTTP API (payload 2.0) request event.
-fn event(
-    method: &str,
-    path: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> String {
-    let mut h = json!({
-        "authorization": format!("Bearer {token}"),
-        "content-type": "application/json",
-        "host": "127.0.0.1:9000",
-    });
-    for (k, v) in headers {
-        h[*k] = json!(v);
-    }
-    json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": h,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "bench",
-            "domainName": "127.0.0.1",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
-            "requestId": shared::random::uuid(),
-            "routeKey": format!("{method} {path}"),
-            "stage": "$default",
-            "time": "04/Dec/2026:00:00:00 +0000",
-            "timeEpoch": 0
-        },
-        "body": body.map(Value::to_string),
-        "isBase64Encoded": false
-    })
-    .to_string()
 }
 
 fn token(signer: &TokenSigner, issuer: &str, sub: &str, role: Role, scope: Option<&str>) -> String {
@@ -91,56 +53,6 @@ fn token(signer: &TokenSigner, issuer: &str, sub: &str, role: Role, scope: Optio
         jti: shared::random::uuid(),
         agency: None,
     })
-}
-
-/// The requests the emulator recorded, counted by service action.
-async fn recorded(endpoint: &str) -> BTreeMap<String, usize> {
-    let http = reqwest::Client::new();
-    let text = http
-        .get(format!("{endpoint}/moto-api/recorder/download-recording"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut counts = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let entry: Value = serde_json::from_str(line).unwrap();
-        let headers = &entry["headers"];
-        let target = headers
-            .as_object()
-            .and_then(|h| {
-                h.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
-            })
-            .and_then(|(_, v)| v.as_str())
-            .unwrap_or("other");
-        *counts.entry(target.to_owned()).or_insert(0) += 1;
-    }
-    counts
-}
-
-async fn recorder(endpoint: &str, action: &str) {
-    reqwest::Client::new()
-        .post(format!("{endpoint}/moto-api/recorder/{action}"))
-        .send()
-        .await
-        .unwrap();
-}
-
-fn per(label: &str, counts: &BTreeMap<String, usize>, n: usize) {
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{} {:.2}",
-                k.rsplit('.').next().unwrap_or(k),
-                *v as f64 / n as f64
-            )
-        })
-        .collect();
-    println!("AWS calls per {label}: {}", parts.join(", "));
 }
 
 #[tokio::main]
@@ -222,9 +134,10 @@ async fn main() {
             let key = format!("bench-{first}-{i}");
             let sent = Instant::now();
             let answer = api
-                .invoke(event(
+                .invoke(api_event(
                     "POST",
                     "/v1/tax/refunds",
+                    "",
                     citizen,
                     &[("idempotency-key", &key)],
                     Some(&body),
@@ -239,7 +152,7 @@ async fn main() {
     let reviews = ids.len();
     let elapsed = started.elapsed().as_secs_f64() - seeding;
     recorder(&endpoint, "stop-recording").await;
-    let claim_calls = recorded(&endpoint).await;
+    let claim_calls = recorded_calls(&endpoint).await;
     let hwm = vm_hwm_kib(pid);
 
     // Approvals, then payments, of the last `reviews` claims.
@@ -259,9 +172,10 @@ async fn main() {
         for id in &ids {
             let sent = Instant::now();
             let answer = api
-                .invoke(event(
+                .invoke(api_event(
                     "POST",
                     &format!("/v1/tax/refunds/{id}/{path}"),
+                    "",
                     &reviewer,
                     &[("if-match", etag)],
                     body.as_ref(),
@@ -271,7 +185,7 @@ async fn main() {
             assert_eq!(answer["statusCode"], 200, "{answer}");
         }
         recorder(&endpoint, "stop-recording").await;
-        steps.push((step, ms, recorded(&endpoint).await));
+        steps.push((step, ms, recorded_calls(&endpoint).await));
     }
     let hwm_after = vm_hwm_kib(pid);
     f.child.kill().await.ok();
@@ -292,9 +206,9 @@ async fn main() {
         hwm as f64 / 1024.0,
         hwm_after as f64 / 1024.0
     );
-    per("claim", &claim_calls, reviews);
+    per_operation("claim", &claim_calls, reviews);
     for (step, ms, calls) in steps {
         summary(step, ms);
-        per(step, &calls, reviews);
+        per_operation(step, &calls, reviews);
     }
 }
