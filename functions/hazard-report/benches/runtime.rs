@@ -77,10 +77,14 @@ async fn upload(form: &Value, bytes: Vec<u8>) {
     assert!(r.status().is_success());
 }
 
-/// A pseudo-random number in [0, 1) from `i` (no dependency needed).
+/// A pseudo-random number in [0, 1) from `i` (splitmix64's finaliser, so
+/// consecutive `i` scatter evenly; no dependency needed).
 fn unit(i: u64) -> f64 {
-    let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0xD1B5_4A32_D192_ED03;
-    (x >> 11) as f64 / (1u64 << 53) as f64
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[tokio::main]
