@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::{Harness, User, sign_with};
 use serde_json::{Value, json};
 
@@ -443,6 +444,28 @@ async fn look_ups_are_allowed_only_within_the_consent_and_each_is_logged_and_tex
     look_up(&h, id, &official, DOCS[0])
         .await
         .expect_problem(403, "consent.not_granted");
+    // AND each refused look-up is logged for audit, with why (not in the
+    // citizen's log, not texted)
+    let db = aws_sdk_dynamodb::Client::new(&h.stack.sdk_config().await);
+    let denied = db
+        .query()
+        .table_name(h.app.consents().table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :denied)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("CONSENT#{id}")))
+        .expression_attribute_values(":denied", AttributeValue::S("DENIED#".into()))
+        .send()
+        .await
+        .unwrap();
+    let mut reasons: Vec<&str> = denied
+        .items()
+        .iter()
+        .map(|i| i["refused"].as_s().unwrap().as_str())
+        .collect();
+    reasons.sort_unstable();
+    assert_eq!(
+        reasons,
+        ["another-official", "document-not-listed", "not-granted"]
+    );
     // AND the citizen was texted on the request and on each allowed look-up only
     let texts = h.texts_to(&citizen).await;
     assert_eq!(texts.len(), 3, "{texts:?}");
