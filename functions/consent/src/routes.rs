@@ -156,16 +156,18 @@ impl App {
                 )
             })?;
         let now_ms = self.now_ms();
-        // Whole seconds, so the RFC 3339 texts and the expiry agree exactly.
-        let requested_ms = now_ms - now_ms.rem_euclid(1000);
-        let expires_ms = requested_ms + asked.valid_days * DAY_MS;
+        // The texts are whole seconds and the expiry agrees with them exactly;
+        // the list position keeps the milliseconds, so consents asked within
+        // one second still list newest first.
+        let requested_secs = now_ms.div_euclid(1000);
+        let expires_ms = requested_secs * 1000 + asked.valid_days * DAY_MS;
         let consent_id = shared::random::uuid();
         let documents: Vec<String> = asked
             .documents
             .iter()
             .map(|d| d.as_str().to_owned())
             .collect();
-        let requested_at = shared::time::rfc3339(requested_ms / 1000);
+        let requested_at = shared::time::rfc3339(requested_secs);
         let expires_at = shared::time::rfc3339(expires_ms / 1000);
         let signing_payload = signing_payload(&SigningFields {
             consent_id: &consent_id,
@@ -190,7 +192,7 @@ impl App {
             documents,
             purpose: asked.purpose,
             requested_at,
-            requested_ms,
+            requested_ms: now_ms,
             expires_at,
             expires_ms,
             status: Status::Pending,
