@@ -23,7 +23,6 @@ use devstack::json_stub::JsonStub;
 use devstack::runtime_api::{
     RuntimeApi, api_event, per_operation, recorded_calls, recorder, summary, vm_hwm_kib,
 };
-use p256::ecdsa::signature::Signer;
 use serde_json::{Value, json};
 use shared::auth::{Claims, Role, TokenSigner};
 use shared::config::Env;
@@ -57,44 +56,22 @@ fn body(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
 }
 
-/// A citizen provisioned with login and a device key registered through
-/// login's handler, as the phone does: (user id, device id, private key).
-async fn citizen(stack: &TestStack) -> (String, String, p256::ecdsa::SigningKey) {
-    use p256::pkcs8::EncodePublicKey;
+/// A citizen provisioned with login, with a device key registered through
+/// login's handler, as the phone does.
+async fn citizen(stack: &TestStack) -> devstack::users::User {
     let sdk = stack.sdk_config().await;
     let login = login::App::from_env(&stack.env("login"), &sdk)
         .await
         .unwrap();
-    let password = "Consent-bench-pass-1";
-    let user_id = login::accounts::provision(
-        &login,
-        login::accounts::Provision::citizen("benchcitizen", password, "홍길동", "010-1234-5678"),
-    )
-    .await
-    .unwrap();
-    let call = |path: &str, body: Value, token: Option<String>| {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> =
-            auth.iter().map(|a| ("authorization", a.as_str())).collect();
-        let req = devstack::reply::request("POST", path, Some(&body), &headers);
-        let login = &login;
-        async move { devstack::reply::Reply::from(login.handle(req).await) }
-    };
-    let r = call(
-        "/v1/auth/login",
-        json!({"loginId": "benchcitizen", "password": password}),
-        None,
-    )
-    .await;
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let public = key.verifying_key().to_public_key_der().unwrap();
-    let r = call(
-        "/v1/auth/devices",
-        json!({"deviceName": "bench", "publicKey": data_encoding::BASE64URL_NOPAD.encode(public.as_bytes())}),
-        Some(r.str("accessToken")),
-    )
-    .await;
-    (user_id, r.str("deviceId"), key)
+    let p = login::accounts::Provision::citizen(
+        "benchcitizen",
+        "Consent-bench-pass-1",
+        "홍길동",
+        "010-1234-5678",
+    );
+    let mut user = devstack::users::sign_in(&login, p).await;
+    devstack::users::add_device(&login, &mut user).await;
+    user
 }
 
 #[tokio::main]
@@ -116,9 +93,10 @@ async fn main() {
         unreachable!("test stacks give maps")
     };
     vars.insert("TOKEN_ISSUER".into(), issuer.clone());
-    let (citizen_id, device_id, key) = citizen(&stack).await;
+    let citizen = citizen(&stack).await;
+    let device_id = citizen.device_id();
     let official = token(&signer, &issuer, &shared::random::uuid(), Role::Official);
-    let strong = token(&signer, &issuer, &citizen_id, Role::Citizen);
+    let strong = token(&signer, &issuer, &citizen.user_id, Role::Citizen);
 
     let api = RuntimeApi::start().await;
     let binary = env!("CARGO_BIN_EXE_consent");
@@ -167,8 +145,7 @@ async fn main() {
         recorder(&endpoint, "start-recording").await;
         for c in &asked {
             let payload = c["signingPayload"].as_str().unwrap();
-            let signature: p256::ecdsa::Signature = key.sign(payload.as_bytes());
-            let signature = data_encoding::BASE64URL_NOPAD.encode(signature.to_der().as_bytes());
+            let signature = citizen.sign(payload);
             let path = format!(
                 "/v1/consents/{}/signature",
                 c["consentId"].as_str().unwrap()

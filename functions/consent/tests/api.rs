@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Harness, User, sign_with};
+use common::{Harness, User};
+use devstack::users::signature as sign_with;
 use serde_json::{Value, json};
 
 const DOCS: &[&str] = &[
@@ -188,7 +189,7 @@ async fn a_device_signature_grants_and_the_receipt_verifies_with_the_published_k
     assert!(shared::auth::verify_device_signature(
         &{
             use p256::pkcs8::EncodePublicKey;
-            let (_, key) = citizen.device.as_ref().unwrap();
+            let key = &citizen.device().key;
             data_encoding::BASE64URL_NOPAD
                 .encode(key.verifying_key().to_public_key_der().unwrap().as_bytes())
         },

@@ -39,6 +39,7 @@ pub mod seed;
 pub mod sqs_source;
 pub mod template;
 mod test_stack;
+pub mod users;
 pub mod venv;
 
 use std::path::{Path, PathBuf};

@@ -9,8 +9,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use devstack::TestStack;
 pub use devstack::reply::Reply;
 use devstack::sqs_source::SqsSource;
-use p256::ecdsa::SigningKey;
-use p256::ecdsa::signature::Signer;
+pub use devstack::users::{self, User};
 use serde_json::{Value, json};
 use shared::jwks::Authenticator;
 
@@ -23,37 +22,6 @@ pub struct Harness {
     pub login: login::App,
     pub sms: alert_sms::App,
     pub texts: SqsSource,
-}
-
-/// A signed-in user.
-pub struct User {
-    pub login_id: String,
-    pub user_id: String,
-    /// E.164.
-    pub phone: String,
-    /// Password sign-in (`amr ["pwd"]`).
-    pub token: String,
-    /// Device-key sign-in (`amr ["hwk"]`), citizens only.
-    pub strong: String,
-    /// The registered device and its private key (citizens only).
-    pub device: Option<(String, SigningKey)>,
-}
-
-impl User {
-    /// The device signature of `payload` (base64url DER).
-    pub fn sign(&self, payload: &str) -> String {
-        let (_, key) = self.device.as_ref().expect("a citizen with a device");
-        sign_with(key, payload)
-    }
-
-    pub fn device_id(&self) -> String {
-        self.device.as_ref().expect("a device").0.clone()
-    }
-}
-
-pub fn sign_with(key: &SigningKey, payload: &str) -> String {
-    let signature: p256::ecdsa::Signature = key.sign(payload.as_bytes());
-    data_encoding::BASE64URL_NOPAD.encode(signature.to_der().as_bytes())
 }
 
 impl Harness {
@@ -166,81 +134,13 @@ impl Harness {
     }
 }
 
-async fn login_call(
-    login: &login::App,
-    method: &str,
-    path: &str,
-    body: Value,
-    token: Option<&str>,
-) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
-    let req = devstack::reply::request(method, path, Some(&body), &headers);
-    Reply::from(login.handle(req).await)
-}
-
-/// Provisions `p` with login and signs in with the password.
-pub async fn provision_on(login: &login::App, p: login::accounts::Provision) -> User {
-    let phone = shared::phone::PhoneNumber::parse(&p.phone)
-        .unwrap()
-        .e164()
-        .to_owned();
-    let login_id = p.login_id.clone();
-    let user_id = login::accounts::provision(login, p)
-        .await
-        .expect("provisioned");
-    let r = login_call(
-        login,
-        "POST",
-        "/v1/auth/login",
-        json!({"loginId": login_id, "password": PASSWORD}),
-        None,
-    )
-    .await;
-    r.expect(200);
-    User {
-        login_id,
-        user_id,
-        phone,
-        token: r.str("accessToken"),
-        strong: String::new(),
-        device: None,
-    }
-}
-
 /// A citizen with a device key registered with login, signed in with it.
 pub async fn citizen_on(login: &login::App, login_id: &str) -> User {
     let phone = devstack::phone::unique().dashed;
     let p = login::accounts::Provision::citizen(login_id, PASSWORD, "홍길동", &phone);
-    let mut user = provision_on(login, p).await;
-    let (device_id, key) = register_device(login, &user.token).await;
-    user.strong = device_sign_in(login, &device_id, &key).await;
-    user.device = Some((device_id, key));
+    let mut user = users::sign_in(login, p).await;
+    users::add_device(login, &mut user).await;
     user
-}
-
-/// Registers a fresh P-256 key as a device of the token's user.
-pub async fn register_device(login: &login::App, token: &str) -> (String, SigningKey) {
-    use p256::pkcs8::EncodePublicKey;
-    let key = SigningKey::random(&mut rand_core::OsRng);
-    let public = key.verifying_key().to_public_key_der().unwrap();
-    let public = data_encoding::BASE64URL_NOPAD.encode(public.as_bytes());
-    let body = json!({"deviceName": "Galaxy S26", "publicKey": public});
-    let r = login_call(login, "POST", "/v1/auth/devices", body, Some(token)).await;
-    r.expect(201);
-    (r.str("deviceId"), key)
-}
-
-/// Signs in with a device key (`amr ["hwk"]`), as the phone does.
-async fn device_sign_in(login: &login::App, device_id: &str, key: &SigningKey) -> String {
-    let body = json!({"deviceId": device_id});
-    let r = login_call(login, "POST", "/v1/auth/login/device/challenge", body, None).await;
-    r.expect(200);
-    let challenge = r.str("challenge");
-    let body = json!({"deviceId": device_id, "challenge": challenge, "signature": sign_with(key, &challenge)});
-    let r = login_call(login, "POST", "/v1/auth/login/device", body, None).await;
-    r.expect(200);
-    r.str("accessToken")
 }
 
 /// An official of `agency` with `consent:request`.
@@ -254,5 +154,5 @@ pub async fn official_on(login: &login::App, login_id: &str, agency: &str) -> Us
         scopes: OFFICIAL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         agency: Some(agency.to_owned()),
     };
-    provision_on(login, p).await
+    users::sign_in(login, p).await
 }

@@ -42,16 +42,7 @@ impl H {
             p.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
             p.agency = Some("11".into());
         }
-        login::accounts::provision(&self.login, p).await.unwrap();
-        let req = devstack::reply::request(
-            "POST",
-            "/v1/auth/login",
-            Some(&json!({"loginId": login_id, "password": PASSWORD})),
-            &[],
-        );
-        let r = Reply::from(self.login.handle(req).await);
-        r.expect(200);
-        r.str("accessToken")
+        devstack::users::sign_in(&self.login, p).await.token
     }
 
     pub async fn call(

@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::TestStack;
 pub use devstack::reply::Reply;
 use devstack::sqs_source::SqsSource;
-use p256::ecdsa::signature::Signer;
 use serde_json::{Value, json};
 use shared::jwks::Authenticator;
 
@@ -23,15 +22,9 @@ pub struct Harness {
     pub sdk: aws_config::SdkConfig,
 }
 
-/// A signed-in user: id, mobile number (E.164) and tokens.
-pub struct User {
-    pub user_id: String,
-    pub phone: String,
-    /// Password sign-in (`amr ["pwd"]`).
-    pub token: String,
-    /// Device-key sign-in (`amr ["hwk"]`): what strong routes need.
-    pub strong: String,
-}
+/// A signed-in user: id, mobile number (E.164), a password token and a
+/// device-key (strong) token.
+pub use devstack::users::User;
 
 pub const PASSWORD: &str = "Tax-refund-test-pass-1";
 /// citizen3's two open overpayments and the arrear they offset.
@@ -69,91 +62,16 @@ impl Harness {
         }
     }
 
-    async fn login_call(
-        login: &login::App,
-        method: &str,
-        path: &str,
-        body: Value,
-        token: Option<&str>,
-    ) -> Reply {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> =
-            auth.iter().map(|a| ("authorization", a.as_str())).collect();
-        let req = devstack::reply::request(method, path, Some(&body), &headers);
-        Reply::from(login.handle(req).await)
-    }
-
     async fn provision(&self, p: login::accounts::Provision) -> User {
         Self::provision_on(&self.login, p).await
     }
 
-    /// Provisions and signs in through `login` (the issuer of the tokens).
+    /// Provisions and signs in through `login` (the issuer of the tokens),
+    /// with a password and with a registered device key.
     pub async fn provision_on(login: &login::App, p: login::accounts::Provision) -> User {
-        let phone = shared::phone::PhoneNumber::parse(&p.phone)
-            .unwrap()
-            .e164()
-            .to_owned();
-        let login_id = p.login_id.clone();
-        let user_id = login::accounts::provision(login, p)
-            .await
-            .expect("provisioned");
-        let r = Self::login_call(
-            login,
-            "POST",
-            "/v1/auth/login",
-            json!({"loginId": login_id, "password": PASSWORD}),
-            None,
-        )
-        .await;
-        r.expect(200);
-        let token = r.str("accessToken");
-        let strong = Self::device_sign_in(login, &token).await;
-        User {
-            user_id,
-            phone,
-            token,
-            strong,
-        }
-    }
-
-    /// Registers a device key and signs in with it, as the phone does.
-    async fn device_sign_in(login: &login::App, token: &str) -> String {
-        use p256::pkcs8::EncodePublicKey;
-        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-        let public = key.verifying_key().to_public_key_der().unwrap();
-        let public = data_encoding::BASE64URL_NOPAD.encode(public.as_bytes());
-        let r = Self::login_call(
-            login,
-            "POST",
-            "/v1/auth/devices",
-            json!({"deviceName": "Galaxy S26", "publicKey": public}),
-            Some(token),
-        )
-        .await;
-        r.expect(201);
-        let device_id = r.str("deviceId");
-        let r = Self::login_call(
-            login,
-            "POST",
-            "/v1/auth/login/device/challenge",
-            json!({"deviceId": device_id}),
-            None,
-        )
-        .await;
-        r.expect(200);
-        let challenge = r.str("challenge");
-        let signature: p256::ecdsa::Signature = key.sign(challenge.as_bytes());
-        let signature = data_encoding::BASE64URL_NOPAD.encode(signature.to_der().as_bytes());
-        let r = Self::login_call(
-            login,
-            "POST",
-            "/v1/auth/login/device",
-            json!({"deviceId": device_id, "challenge": challenge, "signature": signature}),
-            None,
-        )
-        .await;
-        r.expect(200);
-        r.str("accessToken")
+        let mut user = devstack::users::sign_in(login, p).await;
+        devstack::users::add_device(login, &mut user).await;
+        user
     }
 
     /// A citizen named 이순신 with citizen3's demo ledger.
