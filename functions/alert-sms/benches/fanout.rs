@@ -55,7 +55,7 @@ use alert_sms::subscriptions::{RegionEntry, Subscription};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use devstack::TestStack;
-use devstack::runtime_api::{RuntimeApi, summary, vm_hwm_kib};
+use devstack::runtime_api::{RuntimeApi, env_number, summary, vm_hwm_kib};
 use devstack::sqs_source::{SqsSource, sqs_event};
 use futures::StreamExt;
 use serde::Serialize;
@@ -85,13 +85,6 @@ const AWS_TEXT_LATENCY_MS: f64 = 50.0;
 const AWS_PLAN_IO_MS: f64 = 120.0;
 /// The size the extrapolation is for.
 const TARGET: f64 = 100_000.0;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace(['_', ','], "").parse().ok())
-        .unwrap_or(default)
-}
 
 /// `12345678` -> `12,345,678`.
 fn thousands(n: u64) -> String {

@@ -19,18 +19,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use devstack::TestStack;
-use devstack::runtime_api::{RuntimeApi, summary, vm_hwm_kib};
+use devstack::runtime_api::{RuntimeApi, env_number, summary, vm_hwm_kib};
 use serde_json::{Value, json};
 use shared::config::Env;
 use shared::events::DomainEvent;
 use shared::events::payloads::DeviceRegistered;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// An SQS batch as Lambda builds it, one message per event.
 fn batch(events: &[DomainEvent]) -> String {

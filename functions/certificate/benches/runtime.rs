@@ -18,7 +18,7 @@ use std::time::Instant;
 use data_encoding::BASE64;
 use devstack::TestStack;
 use devstack::issuer::LocalIssuer;
-use devstack::runtime_api::{RuntimeApi, summary, vm_hwm_kib};
+use devstack::runtime_api::{RuntimeApi, env_number, summary, vm_hwm_kib};
 use serde_json::{Value, json};
 
 fn sample(name: &str) -> Value {
@@ -42,13 +42,6 @@ fn verify_event(pdf: &[u8]) -> String {
     let mut event = sample("verify");
     event["body"] = json!(BASE64.encode(pdf));
     event.to_string()
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[tokio::main]

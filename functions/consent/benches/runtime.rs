@@ -21,36 +21,12 @@ use std::time::Instant;
 use devstack::TestStack;
 use devstack::json_stub::JsonStub;
 use devstack::runtime_api::{
-    RuntimeApi, api_event, per_operation, recorded_calls, recorder, summary, vm_hwm_kib,
+    RuntimeApi, api_event, bench_claims, env_number, per_operation, recorded_calls, recorder,
+    summary, vm_hwm_kib,
 };
 use serde_json::{Value, json};
-use shared::auth::{Claims, Role, TokenSigner};
+use shared::auth::{Role, TokenSigner};
 use shared::config::Env;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn token(signer: &TokenSigner, issuer: &str, sub: &str, role: Role) -> String {
-    let now = shared::time::now_secs();
-    let official = role == Role::Official;
-    signer.sign(&Claims {
-        iss: issuer.to_owned(),
-        aud: shared::auth::AUDIENCE.to_owned(),
-        sub: sub.to_owned(),
-        role,
-        scope: official.then(|| consent::SCOPE_REQUEST.to_owned()),
-        amr: vec![if official { "pwd" } else { "hwk" }.to_owned()],
-        auth_time: now,
-        iat: now,
-        exp: now + 7200,
-        jti: shared::random::uuid(),
-        agency: official.then(|| "11".to_owned()),
-    })
-}
 
 fn body(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
@@ -95,8 +71,11 @@ async fn main() {
     vars.insert("TOKEN_ISSUER".into(), issuer.clone());
     let citizen = citizen(&stack).await;
     let device_id = citizen.device_id();
-    let official = token(&signer, &issuer, &shared::random::uuid(), Role::Official);
-    let strong = token(&signer, &issuer, &citizen.user_id, Role::Citizen);
+    let mut claims = bench_claims(&issuer, &shared::random::uuid(), Role::Official);
+    claims.scope = Some(consent::SCOPE_REQUEST.to_owned());
+    claims.agency = Some("11".to_owned());
+    let official = signer.sign(&claims);
+    let strong = signer.sign(&bench_claims(&issuer, &citizen.user_id, Role::Citizen));
 
     let api = RuntimeApi::start().await;
     let binary = env!("CARGO_BIN_EXE_consent");

@@ -27,37 +27,13 @@ use std::time::Instant;
 
 use devstack::TestStack;
 use devstack::json_stub::JsonStub;
-use devstack::runtime_api::{RuntimeApi, api_event, summary, vm_hwm_kib};
+use devstack::runtime_api::{RuntimeApi, api_event, bench_claims, env_number, summary, vm_hwm_kib};
 use hazard_report::geo::{self, Point};
 use hazard_report::status::Status;
 use hazard_report::store::{Location, Photo, Report, Reports, WIDE};
 use serde_json::{Value, json};
-use shared::auth::{Claims, Role, TokenSigner};
+use shared::auth::{Role, TokenSigner};
 use shared::config::Env;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn token(signer: &TokenSigner, issuer: &str, sub: &str) -> String {
-    let now = shared::time::now_secs();
-    signer.sign(&Claims {
-        iss: issuer.to_owned(),
-        aud: shared::auth::AUDIENCE.to_owned(),
-        sub: sub.to_owned(),
-        role: Role::Citizen,
-        scope: None,
-        amr: vec!["pwd".into()],
-        auth_time: now,
-        iat: now,
-        exp: now + 7200,
-        jti: shared::random::uuid(),
-        agency: None,
-    })
-}
 
 async fn upload(form: &Value, bytes: Vec<u8>) {
     let mut multipart = reqwest::multipart::Form::new();
@@ -106,7 +82,11 @@ async fn main() {
         unreachable!("test stacks give maps")
     };
     vars.insert("TOKEN_ISSUER".into(), issuer.clone());
-    let citizen = token(&signer, &issuer, &shared::random::uuid());
+    let citizen = signer.sign(&bench_claims(
+        &issuer,
+        &shared::random::uuid(),
+        Role::Citizen,
+    ));
     let api = RuntimeApi::start().await;
     let binary = env!("CARGO_BIN_EXE_hazard-report");
 

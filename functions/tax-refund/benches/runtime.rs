@@ -25,35 +25,12 @@ use std::time::Instant;
 use devstack::TestStack;
 use devstack::json_stub::JsonStub;
 use devstack::runtime_api::{
-    RuntimeApi, api_event, per_operation, recorded_calls, recorder, summary, vm_hwm_kib,
+    RuntimeApi, api_event, bench_claims, env_number, per_operation, recorded_calls, recorder,
+    summary, vm_hwm_kib,
 };
 use serde_json::{Value, json};
-use shared::auth::{Claims, Role, TokenSigner};
+use shared::auth::{Role, TokenSigner};
 use shared::config::Env;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn token(signer: &TokenSigner, issuer: &str, sub: &str, role: Role, scope: Option<&str>) -> String {
-    let now = shared::time::now_secs();
-    signer.sign(&Claims {
-        iss: issuer.to_owned(),
-        aud: shared::auth::AUDIENCE.to_owned(),
-        sub: sub.to_owned(),
-        role,
-        scope: scope.map(str::to_owned),
-        amr: vec!["hwk".into()],
-        auth_time: now,
-        iat: now,
-        exp: now + 3600,
-        jti: shared::random::uuid(),
-        agency: None,
-    })
-}
 
 #[tokio::main]
 async fn main() {
@@ -75,13 +52,9 @@ async fn main() {
     };
     vars.insert("TOKEN_ISSUER".into(), issuer.clone());
     let round = env_number("BENCH_ROUND", 100).max(1);
-    let reviewer = token(
-        &signer,
-        &issuer,
-        &shared::random::uuid(),
-        Role::Official,
-        Some("tax:review"),
-    );
+    let mut review = bench_claims(&issuer, &shared::random::uuid(), Role::Official);
+    review.scope = Some("tax:review".to_owned());
+    let reviewer = signer.sign(&review);
 
     let api = RuntimeApi::start().await;
     let binary = env!("CARGO_BIN_EXE_tax-refund");
@@ -122,7 +95,7 @@ async fn main() {
         for _ in first..last {
             let user = shared::random::uuid();
             stack.seed_tax_ledger("citizen3", &user).await;
-            citizens.push(token(&signer, &issuer, &user, Role::Citizen, None));
+            citizens.push(signer.sign(&bench_claims(&issuer, &user, Role::Citizen)));
         }
         seeding += seeded.elapsed().as_secs_f64();
         if is_last {

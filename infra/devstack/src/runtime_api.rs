@@ -323,3 +323,32 @@ pub fn per_operation(label: &str, counts: &BTreeMap<String, usize>, n: usize) {
         .collect();
     println!("AWS calls per {label}: {}", parts.join(", "));
 }
+
+/// The number in environment variable `name` (`100000`, `100_000` or
+/// `100,000`), or `default` when it is unset or not a number.
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace(['_', ','], "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Access-token claims of a bench's own issuer for `sub` as `role`: a
+/// device-key sign-in (`amr ["hwk"]`, strong) valid two hours, without scope
+/// or agency (set them on the result).
+pub fn bench_claims(issuer: &str, sub: &str, role: shared::auth::Role) -> shared::auth::Claims {
+    let now = shared::time::now_secs();
+    shared::auth::Claims {
+        iss: issuer.to_owned(),
+        aud: shared::auth::AUDIENCE.to_owned(),
+        sub: sub.to_owned(),
+        role,
+        scope: None,
+        amr: vec!["hwk".into()],
+        auth_time: now,
+        iat: now,
+        exp: now + 7200,
+        jti: shared::random::uuid(),
+        agency: None,
+    }
+}
