@@ -33,6 +33,18 @@ pub struct PageRequest {
     pub after: Option<String>,
 }
 
+/// A page of a list as api.md shapes it (what [`Cursors::page_body`] writes;
+/// `shared::openapi::page` describes it).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    /// This page's items.
+    pub items: T,
+    /// Where the next page starts; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
 /// Signs and checks cursors with one key.
 #[derive(Clone)]
 pub struct Cursors {
@@ -114,11 +126,11 @@ impl Cursors {
     /// A list response as api.md shapes it: `{"items":[...]}` plus
     /// `"nextCursor"` when the page was not the last (`next` is where to resume).
     pub fn page_body(&self, list: &str, items: impl Serialize, next: Option<&str>) -> Value {
-        let mut body = json!({ "items": items });
-        if let Some(next) = next {
-            body["nextCursor"] = json!(self.encode(list, next));
-        }
-        body
+        let page = Page {
+            items,
+            next_cursor: next.map(|next| self.encode(list, next)),
+        };
+        serde_json::to_value(page).unwrap_or_else(|_| json!({ "items": [] }))
     }
 
     /// Reads `?limit=` and `?cursor=` of `req` for the list `list`; 400 naming

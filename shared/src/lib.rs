@@ -17,6 +17,7 @@ pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod jwks;
+pub mod openapi;
 pub mod phone;
 pub mod random;
 pub mod s3post;

@@ -15,6 +15,8 @@ use std::process::Command;
 
 use devstack::TestStack;
 
+pub mod openapi;
+
 /// The compiled binary `name` of the workspace (debug profile), built first if
 /// needed: Cargo builds only a package's own binaries for its tests.
 ///

@@ -7,8 +7,9 @@
 //! the store and the delivery never see an unchecked code.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use shared::http::{Fields, Invalid};
+
+use crate::views::{AlertView, Delivery};
 
 /// The longest headline, in characters.
 pub const HEADLINE_MAX_CHARS: usize = 40;
@@ -23,8 +24,9 @@ pub const MAX_REGIONS: usize = 5;
 pub const RECENT_WINDOW_SECS: i64 = 24 * 3600;
 
 /// The Korean public alert levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "AlertCategory")]
 pub enum Category {
     /// 위급재난: war, imminent danger to life. Cannot be opted out of.
     Emergency,
@@ -114,6 +116,26 @@ impl Serialize for Region {
     }
 }
 
+// Written by hand: the codes are shared::codes::PROVINCES.
+impl schemars::JsonSchema for Region {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AlertRegion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = shared::codes::PROVINCES.iter().map(|(c, _)| *c).collect();
+        let names: Vec<String> = shared::codes::PROVINCES
+            .iter()
+            .map(|(c, name)| format!("{c} {name}"))
+            .collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": format!("A province by its 2-digit administrative code: {}.", names.join(", ")),
+            "enum": codes
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Region {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let code = String::deserialize(d)?;
@@ -154,8 +176,9 @@ pub fn parse_regions(field: &str, codes: &[String], fields: &mut Fields) -> Opti
 
 /// Where an alert stands (api.md: `pending-approval` -> `issued` | `cancelled`;
 /// `issued` -> `cancelled`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "AlertStatus")]
 pub enum Status {
     /// Created, waiting for a second official.
     PendingApproval,
@@ -174,6 +197,47 @@ impl Status {
             Status::Cancelled => "cancelled",
         }
     }
+}
+
+/// The body of `POST /v1/alerts`, checked by `Draft::parse`; the schema
+/// attributes say what it accepts (an `emergency` message stops at 90
+/// characters, which older phones show in full).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(
+    rename = "AlertBody",
+    extend(
+        "if" = { "properties": { "category": { "const": "emergency" } } },
+        "then" = { "properties": { "message": { "maxLength": EMERGENCY_MESSAGE_MAX_CHARS } } }
+    )
+)]
+pub struct AlertBody {
+    /// The level.
+    #[schemars(with = "Category")]
+    pub category: String,
+    /// The provinces, each once.
+    #[schemars(
+        with = "Vec<Region>",
+        length(min = 1, max = MAX_REGIONS),
+        extend("uniqueItems" = true)
+    )]
+    pub regions: Vec<String>,
+    /// The headline (not blank), without control characters.
+    #[schemars(
+        length(min = 1, max = HEADLINE_MAX_CHARS),
+        regex(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")
+    )]
+    pub headline: String,
+    /// The text citizens receive (not blank): at most 90 characters for
+    /// `emergency`, 157 otherwise; no control characters but line breaks.
+    #[schemars(
+        length(min = 1, max = MESSAGE_MAX_CHARS),
+        regex(pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")
+    )]
+    pub message: String,
+    /// Write it even if an alert of the same category for an overlapping
+    /// region was written in the last 24 h.
+    pub confirm_duplicate: Option<bool>,
 }
 
 /// A checked alert request (POST /v1/alerts).
@@ -379,37 +443,29 @@ impl Alert {
     }
 
     /// The alert as api.md answers it (and as the `alerts` topic carries it).
-    pub fn view(&self) -> Value {
-        let mut body = json!({
-            "alertId": self.alert_id,
-            "status": self.status.as_str(),
-            "category": self.category.as_str(),
-            "regions": self.regions,
-            "headline": self.headline,
-            "message": self.message,
-            "createdBy": self.created_by,
-            "createdAt": shared::time::rfc3339(self.created_at),
-            "smsSegments": sms_segments(&self.message),
-            "version": self.version,
-        });
-        if let Some(at) = self.issued_at {
-            body["issuedAt"] = json!(shared::time::rfc3339(at));
-            body["delivery"] = json!({
-                "recipients": self.recipients,
-                "sent": self.sent,
-                "failed": self.failed,
-            });
+    pub fn view(&self) -> AlertView {
+        AlertView {
+            alert_id: self.alert_id.clone(),
+            status: self.status,
+            category: self.category,
+            regions: self.regions.clone(),
+            headline: self.headline.clone(),
+            message: self.message.clone(),
+            created_by: self.created_by.clone(),
+            created_at: shared::time::rfc3339(self.created_at),
+            sms_segments: sms_segments(&self.message),
+            version: self.version,
+            issued_at: self.issued_at.map(shared::time::rfc3339),
+            approved_by: self.approved_by.clone(),
+            cancelled_at: self.cancelled_at.map(shared::time::rfc3339),
+            cancelled_by: self.cancelled_by.clone(),
+            // Counted once the alert is out; a draft has no delivery.
+            delivery: self.issued_at.map(|_| Delivery {
+                recipients: self.recipients,
+                sent: self.sent,
+                failed: self.failed,
+            }),
         }
-        if let Some(by) = &self.approved_by {
-            body["approvedBy"] = json!(by);
-        }
-        if let Some(at) = self.cancelled_at {
-            body["cancelledAt"] = json!(shared::time::rfc3339(at));
-        }
-        if let Some(by) = &self.cancelled_by {
-            body["cancelledBy"] = json!(by);
-        }
-        body
     }
 }
 
@@ -516,18 +572,18 @@ mod tests {
         )
         .unwrap();
         let mut alert = Alert::new("a1".into(), &d, "official-1", 1_795_910_191);
-        let v = alert.view();
+        let v = serde_json::to_value(alert.view()).unwrap();
         assert_eq!(v["status"], "pending-approval");
-        assert_eq!(v["regions"], json!(["11", "41"]));
+        assert_eq!(v["regions"], serde_json::json!(["11", "41"]));
         assert_eq!(v["createdAt"], "2026-11-28T23:56:31Z");
         assert!(v.get("delivery").is_none());
         alert.status = Status::Issued;
         alert.issued_at = Some(1_795_910_200);
         alert.recipients = 3;
-        let v = alert.view();
+        let v = serde_json::to_value(alert.view()).unwrap();
         assert_eq!(
             v["delivery"],
-            json!({"recipients": 3, "sent": 0, "failed": 0})
+            serde_json::json!({"recipients": 3, "sent": 0, "failed": 0})
         );
     }
 

@@ -23,6 +23,8 @@
 //! table's outbox; the table's pipe carries it to the delivery queue, where
 //! [`delivery`] publishes the alert to the `alerts` topic ([`publication`],
 //! CAP 1.2 by [`cap`]) and fans it out to the subscribers in batches.
+//! The answers are types ([`views`]), and [`openapi`] lists the routes as
+//! docs/openapi.json describes them.
 //!
 //! One binary answers both API Gateway (HTTP API) requests and SQS batches
 //! (`main.rs` tells them apart). Messages of a batch are handled concurrently
@@ -34,6 +36,7 @@ pub mod cap;
 pub mod claims;
 pub use shared::dynamo as db;
 pub mod delivery;
+pub mod openapi;
 pub mod phones;
 pub mod publication;
 mod routes;
@@ -41,6 +44,7 @@ pub mod sns;
 pub mod store;
 pub mod subscriptions;
 pub mod texts;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -77,9 +77,20 @@ pub fn cap_xml(alert: &Alert) -> Result<String, CapError> {
     cap::to_xml(&cap_alert(alert)?)
 }
 
+/// Why a topic message could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// The CAP document.
+    #[error(transparent)]
+    Cap(#[from] CapError),
+    /// The alert JSON.
+    #[error("alert JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// The topic message of `alert`: its issue (`cancel` false) or its
 /// cancellation.
-pub fn message(alert: &Alert, cancel: bool) -> Result<TopicMessage, CapError> {
+pub fn message(alert: &Alert, cancel: bool) -> Result<TopicMessage, MessageError> {
     let mut shown = alert.clone();
     if !cancel {
         // The alert as it was issued, even if it was cancelled since: its
@@ -89,11 +100,12 @@ pub fn message(alert: &Alert, cancel: bool) -> Result<TopicMessage, CapError> {
         shown.cancelled_by = None;
     }
     let msg_type = if cancel { "Cancel" } else { "Alert" };
-    let mut body = shown.view();
-    if let Some(fields) = body.as_object_mut() {
-        // Counters are a snapshot that would be stale at once.
-        fields.remove("delivery");
-    }
+    let mut view = shown.view();
+    // Counters are a snapshot that would be stale at once.
+    view.delivery = None;
+    // A map, so that the keys are written sorted, as subscribers have always
+    // received them.
+    let mut body = serde_json::to_value(&view)?;
     body["msgType"] = json!(msg_type);
     body["cap"] = json!(cap_xml(&shown)?);
     Ok(TopicMessage {

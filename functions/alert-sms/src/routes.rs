@@ -3,16 +3,15 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::Value;
 use shared::auth::{Principal, Role};
 use shared::http::{ApiError, Fields, Invalid, json, json_body};
 use shared::idempotency::Idempotency;
 
 use crate::App;
-use crate::alerts::{Alert, Category, Draft, RECENT_WINDOW_SECS, Region, Status};
+use crate::alerts::{Alert, AlertBody, Category, Draft, RECENT_WINDOW_SECS, Region, Status};
 use crate::store::ChangeError;
-use crate::subscriptions::Subscription;
+use crate::subscriptions::{Subscription, SubscriptionBody};
+use crate::views::{AlertView, answer};
 
 /// Scope to write and cancel alerts.
 pub const SCOPE_ISSUE: &str = "alerts:issue";
@@ -80,16 +79,7 @@ impl App {
     }
 
     async fn create_once(&self, req: &Request, principal: &Principal) -> Answer {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct CreateBody {
-            category: String,
-            regions: Vec<String>,
-            headline: String,
-            message: String,
-            confirm_duplicate: Option<bool>,
-        }
-        let body: CreateBody = json_body(req)?;
+        let body: AlertBody = json_body(req)?;
         let draft = Draft::parse(
             &body.category,
             &body.regions,
@@ -132,7 +122,7 @@ impl App {
             .await
             .map_err(ApiError::internal)?;
         tracing::info!(alert_id = %alert.alert_id, category = alert.category.as_str(), "alert written, waiting for approval");
-        let mut response = alert_response(StatusCode::CREATED, &alert);
+        let mut response = alert_response(StatusCode::CREATED, &alert)?;
         if let Ok(location) = HeaderValue::from_str(&format!("/v1/alerts/{}", alert.alert_id)) {
             response.headers_mut().insert(header::LOCATION, location);
         }
@@ -168,7 +158,7 @@ impl App {
                 .insert(header::VARY, HeaderValue::from_static("Accept"));
             return Ok(shared::http::with_etag(response, alert.version));
         }
-        let mut response = alert_response(StatusCode::OK, &alert);
+        let mut response = alert_response(StatusCode::OK, &alert)?;
         response
             .headers_mut()
             .insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -208,7 +198,7 @@ impl App {
             .await
             .map_err(change_error)?;
         tracing::info!(alert_id = %issued.alert_id, "alert approved and issued");
-        Ok(alert_response(StatusCode::OK, &issued))
+        alert_response(StatusCode::OK, &issued)
     }
 
     async fn cancel(&self, req: &Request, id: &str) -> Answer {
@@ -223,7 +213,7 @@ impl App {
             .await
             .map_err(change_error)?;
         tracing::info!(alert_id = %cancelled.alert_id, was = alert.status.as_str(), "alert cancelled");
-        Ok(alert_response(StatusCode::OK, &cancelled))
+        alert_response(StatusCode::OK, &cancelled)
     }
 
     async fn pending(&self, req: &Request) -> Answer {
@@ -236,7 +226,7 @@ impl App {
             .pending(page.limit, page.after)
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = alerts.iter().map(Alert::view).collect();
+        let items: Vec<AlertView> = alerts.iter().map(Alert::view).collect();
         Ok(json(
             StatusCode::OK,
             &cursors.page_body(list, items, next.as_deref()),
@@ -268,7 +258,7 @@ impl App {
             .issued_in(region, since, page.limit, page.after)
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = alerts.iter().map(Alert::view).collect();
+        let items: Vec<AlertView> = alerts.iter().map(Alert::view).collect();
         let mut response = json(
             StatusCode::OK,
             &cursors.page_body(&list, items, next.as_deref()),
@@ -282,12 +272,6 @@ impl App {
 
     async fn subscribe(&self, req: &Request) -> Answer {
         let principal = self.citizen(req).await?;
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct SubscriptionBody {
-            regions: Vec<String>,
-            categories: Option<Vec<String>>,
-        }
         let body: SubscriptionBody = json_body(req)?;
         let mut fields = Fields::new();
         let regions = crate::alerts::parse_regions("regions", &body.regions, &mut fields);
@@ -308,7 +292,7 @@ impl App {
             .put(&principal.user_id, &subscription, self.now())
             .await
             .map_err(ApiError::internal)?;
-        Ok(json(StatusCode::OK, &subscription.view()))
+        answer(StatusCode::OK, &subscription)
     }
 
     async fn subscription(&self, req: &Request) -> Answer {
@@ -319,7 +303,7 @@ impl App {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::not_found)?;
-        Ok(json(StatusCode::OK, &subscription.view()))
+        answer(StatusCode::OK, &subscription)
     }
 
     async fn unsubscribe(&self, req: &Request) -> Answer {
@@ -333,8 +317,11 @@ impl App {
 }
 
 /// The alert as JSON with its `ETag`.
-fn alert_response(status: StatusCode, alert: &Alert) -> Response<Body> {
-    shared::http::with_etag(json(status, &alert.view()), alert.version)
+fn alert_response(status: StatusCode, alert: &Alert) -> Answer {
+    Ok(shared::http::with_etag(
+        answer(status, &alert.view())?,
+        alert.version,
+    ))
 }
 
 fn change_error(e: ChangeError) -> ApiError {

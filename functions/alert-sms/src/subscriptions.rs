@@ -17,17 +17,17 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
-use crate::alerts::{Category, Region};
+use crate::alerts::{Category, MAX_REGIONS, Region};
 use crate::db::{self, StoreError, n, s};
 
 /// The index of subscriptions by region.
 pub const BY_REGION_INDEX: &str = "ByRegion";
 
-/// What a citizen chose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a citizen chose, as api.md answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "AlertSubscription")]
 pub struct Subscription {
     /// 1 to 5 provinces.
     pub regions: Vec<Region>,
@@ -49,11 +49,26 @@ impl Subscription {
             categories,
         }
     }
+}
 
-    /// The api.md body.
-    pub fn view(&self) -> Value {
-        json!({"regions": self.regions, "categories": self.categories})
-    }
+/// The body of `PUT /v1/alerts/subscription`. Codes are read as strings and
+/// checked one by one, so that each bad one is named (`regions[1]`,
+/// `categories[0]`); the schema attributes say what is accepted.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "AlertSubscriptionBody")]
+pub struct SubscriptionBody {
+    /// The provinces, each once.
+    #[schemars(
+        with = "Vec<Region>",
+        length(min = 1, max = MAX_REGIONS),
+        extend("uniqueItems" = true)
+    )]
+    pub regions: Vec<String>,
+    /// The categories to receive; all three when left out. `emergency` is
+    /// always included.
+    #[schemars(with = "Option<Vec<Category>>")]
+    pub categories: Option<Vec<String>>,
 }
 
 /// The stored choice.
@@ -291,6 +306,9 @@ mod tests {
         assert_eq!(safety.categories, [Category::Emergency, Category::Safety]);
         let none = Subscription::new(seoul, Some(&[]));
         assert_eq!(none.categories, [Category::Emergency]);
-        assert_eq!(none.view()["categories"], json!(["emergency"]));
+        assert_eq!(
+            serde_json::to_value(&none).unwrap(),
+            serde_json::json!({"regions": ["11"], "categories": ["emergency"]})
+        );
     }
 }

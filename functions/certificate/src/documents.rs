@@ -66,6 +66,23 @@ impl Kind {
     }
 }
 
+/// The type codes, as a JSON Schema enum (`CertificateType` in the API
+/// description).
+impl schemars::JsonSchema for Kind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CertificateType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "enum": codes,
+            "description": "building-register (건축물대장) and land-register (토지대장) are about a parcel; local-tax-payment (지방세 납세증명서) and local-tax-assessment (지방세 과세증명서, for one year) about the citizen."
+        })
+    }
+}
+
 /// The data a certificate is made from.
 #[derive(Debug, Clone)]
 pub enum Content {

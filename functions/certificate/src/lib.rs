@@ -9,13 +9,18 @@
 //! [`App`] holds what lives across invocations (SDK clients, keys, the font);
 //! [`App::handle`] routes one request. Handlers parse, authorise, call a domain
 //! module and map the result.
+//!
+//! [`views`] and [`openapi`]: the answers as types, and the routes as
+//! docs/openapi.json lists them.
 
 pub mod documents;
 pub mod issue_number;
 pub mod ledger;
+pub mod openapi;
 pub mod pdf;
 pub mod registers;
 pub mod store;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -29,7 +34,7 @@ use data_encoding::HEXLOWER;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shared::auth::{Principal, Role};
 use shared::config::{ConfigError, Env};
@@ -42,6 +47,10 @@ use crate::documents::{Content, Issue, Kind, VALIDITY_DAYS};
 use crate::issue_number::IssueNumber;
 use crate::registers::{Pnu, Query};
 use crate::store::{Channel, InsertError, Record, Status};
+use crate::views::{
+    Buildings, CertificateEntry, CertificateStatus, CertificateView, Check, NumberVerification,
+    PdfVerification, Reason,
+};
 use shared::eddsa::{self, KeySet};
 
 /// How long a download URL stays valid.
@@ -273,7 +282,7 @@ impl App {
         let items = registers::buildings(&self.db, &self.names.table, &pnu)
             .await
             .map_err(internal)?;
-        Ok(json(StatusCode::OK, &json!({ "items": items })))
+        Ok(json(StatusCode::OK, &Buildings { items }))
     }
 
     async fn issue(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -291,14 +300,6 @@ impl App {
         req: &Request,
         principal: &Principal,
     ) -> Result<Response<Body>, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct IssueBody {
-            #[serde(rename = "type")]
-            kind: String,
-            pnu: Option<String>,
-            year: Option<i64>,
-        }
         let body: IssueBody = json_body(req)?;
         let now = self.now();
         let request = IssueRequest::parse(&body.kind, body.pnu.as_deref(), body.year, now)?;
@@ -419,40 +420,41 @@ impl App {
     }
 
     /// The state of `r` now: `Ok` when it verifies, else the reason.
-    fn verdict(&self, r: &Record) -> Result<(), &'static str> {
+    fn verdict(&self, r: &Record) -> Result<(), Reason> {
         if r.status == Status::Revoked {
-            return Err("revoked");
+            return Err(Reason::Revoked);
         }
         if self.now() >= expires_at(r) {
-            return Err("expired");
+            return Err(Reason::Expired);
         }
         Ok(())
     }
 
-    async fn metadata(&self, r: &Record, with_download: bool) -> Result<Value, ApiError> {
-        let status = match self.verdict(r) {
-            Err("expired") => "expired",
-            _ => r.status.as_str(),
+    async fn metadata(&self, r: &Record, with_download: bool) -> Result<CertificateView, ApiError> {
+        let status = match (self.verdict(r), r.status) {
+            (Err(Reason::Expired), _) => CertificateStatus::Expired,
+            (_, Status::Issued) => CertificateStatus::Issued,
+            (_, Status::Revoked) => CertificateStatus::Revoked,
         };
-        let mut body = json!({
-            "issueNumber": r.issue_number,
-            "type": r.kind.as_str(),
-            "issuedAt": r.issued_at.to_rfc3339(),
-            "expiresAt": expires_at(r).to_rfc3339(),
-            "sha256": r.sha256,
-            "subject": r.subject,
-            "status": status,
-        });
-        if let Some(at) = &r.revoked_at {
-            body["revokedAt"] = json!(at);
-        }
+        let mut view = CertificateView {
+            download_expires_at: None,
+            download_url: None,
+            expires_at: expires_at(r).to_rfc3339(),
+            issue_number: r.issue_number.clone(),
+            issued_at: r.issued_at.to_rfc3339(),
+            revoked_at: r.revoked_at.clone(),
+            sha256: r.sha256.clone(),
+            status,
+            subject: r.subject.clone(),
+            kind: r.kind.as_str().to_owned(),
+        };
         // Expired PDFs are deleted by the bucket's lifecycle rule.
-        if with_download && status != "expired" {
+        if with_download && status != CertificateStatus::Expired {
             let (url, expires) = self.download_url(&r.object_key).await?;
-            body["downloadUrl"] = json!(url);
-            body["downloadExpiresAt"] = json!(expires);
+            view.download_url = Some(url);
+            view.download_expires_at = Some(expires);
         }
-        Ok(body)
+        Ok(view)
     }
 
     async fn download_url(&self, key: &str) -> Result<(String, String), ApiError> {
@@ -502,20 +504,25 @@ impl App {
         .await
         .map_err(internal)?;
         let now = self.now();
-        let items: Vec<Value> = entries
+        let items: Vec<CertificateEntry> = entries
             .iter()
             .map(|e| {
                 let expired = DateTime::parse_from_rfc3339(&e.issued_at)
                     .map(|t| now >= t + chrono::Duration::days(VALIDITY_DAYS as i64))
                     .unwrap_or(false);
-                json!({
-                    "issueNumber": e.issue_number,
-                    "type": e.kind,
-                    "issuedAt": e.issued_at,
-                    "sha256": e.sha256,
-                    "subject": e.subject,
-                    "status": if expired && e.status == "issued" { "expired" } else { e.status.as_str() },
-                })
+                let status = if expired && e.status == Status::Issued.as_str() {
+                    CertificateStatus::Expired.as_str()
+                } else {
+                    e.status.as_str()
+                };
+                CertificateEntry {
+                    issue_number: e.issue_number.clone(),
+                    issued_at: e.issued_at.clone(),
+                    sha256: e.sha256.clone(),
+                    status: status.to_owned(),
+                    subject: e.subject.clone(),
+                    kind: e.kind.clone(),
+                }
             })
             .collect();
         let body = self.cursors.page_body(&list, items, next.as_deref());
@@ -567,9 +574,13 @@ impl App {
         )
         .await
         .map_err(internal)?;
-        let items: Vec<Value> = checks
+        let items: Vec<Check> = checks
             .iter()
-            .map(|c| json!({"checkedAt": c.checked_at, "channel": c.channel, "result": c.result}))
+            .map(|c| Check {
+                channel: c.channel.clone(),
+                checked_at: c.checked_at.clone(),
+                result: c.result.clone(),
+            })
             .collect();
         let body = self.cursors.page_body(&list, items, next.as_deref());
         Ok(json(StatusCode::OK, &body))
@@ -583,18 +594,16 @@ impl App {
             .ok_or_else(ApiError::not_found)?;
         let verdict = self.verdict(&record);
         self.log_check(&record, Channel::Number, verdict).await;
-        let mut body = json!({
-            "valid": verdict.is_ok(),
-            "issueNumber": record.issue_number,
-            "type": record.kind.as_str(),
-            "issuedAt": record.issued_at.to_rfc3339(),
-            "expiresAt": expires_at(&record).to_rfc3339(),
-            "sha256": record.sha256,
-            "subject": record.subject,
-        });
-        if let Err(reason) = verdict {
-            body["reason"] = json!(reason);
-        }
+        let body = NumberVerification {
+            expires_at: expires_at(&record).to_rfc3339(),
+            issue_number: record.issue_number,
+            issued_at: record.issued_at.to_rfc3339(),
+            reason: verdict.err(),
+            sha256: record.sha256,
+            subject: record.subject,
+            kind: record.kind.as_str().to_owned(),
+            valid: verdict.is_ok(),
+        };
         Ok(json(StatusCode::OK, &body))
     }
 
@@ -639,12 +648,7 @@ impl App {
                 Invalid::new("must be a PDF document", "PDF 문서여야 합니다"),
             ));
         }
-        let unknown = || {
-            json(
-                StatusCode::OK,
-                &json!({"valid": false, "reason": "unknown"}),
-            )
-        };
+        let unknown = || json(StatusCode::OK, &PdfVerification::unknown());
         let Some(number) = pdf::issue_number_in(bytes) else {
             return Ok(unknown());
         };
@@ -656,33 +660,36 @@ impl App {
         };
         let sha256 = HEXLOWER.encode(&Sha256::digest(bytes));
         let verdict = if sha256 != record.sha256 {
-            Err("altered")
+            Err(Reason::Altered)
         } else {
             self.verdict(&record)
         };
         self.log_check(&record, Channel::Pdf, verdict).await;
         let body = match verdict {
-            Ok(()) => json!({
-                "valid": true,
-                "issueNumber": record.issue_number,
-                "type": record.kind.as_str(),
-                "issuedAt": record.issued_at.to_rfc3339(),
-            }),
-            Err(reason) => json!({
-                "valid": false,
-                "reason": reason,
-                "issueNumber": record.issue_number,
-            }),
+            Ok(()) => PdfVerification {
+                issue_number: Some(record.issue_number),
+                issued_at: Some(record.issued_at.to_rfc3339()),
+                reason: None,
+                kind: Some(record.kind.as_str().to_owned()),
+                valid: true,
+            },
+            Err(reason) => PdfVerification {
+                issue_number: Some(record.issue_number),
+                issued_at: None,
+                reason: Some(reason),
+                kind: None,
+                valid: false,
+            },
         };
         Ok(json(StatusCode::OK, &body))
     }
 
     /// Logs a verification for the owner; a failure to log never fails the
     /// verification itself.
-    async fn log_check(&self, r: &Record, channel: Channel, verdict: Result<(), &str>) {
+    async fn log_check(&self, r: &Record, channel: Channel, verdict: Result<(), Reason>) {
         let result = match verdict {
             Ok(()) => "valid",
-            Err(reason) => reason,
+            Err(reason) => reason.as_str(),
         };
         if let Err(e) = store::record_check(
             &self.db,
@@ -711,6 +718,26 @@ impl App {
 /// When `r` stops verifying.
 fn expires_at(r: &Record) -> DateTime<FixedOffset> {
     r.issued_at + chrono::Duration::days(VALIDITY_DAYS as i64)
+}
+
+/// The body of `POST /v1/certificates`. `pnu` is for the register types and
+/// `year` (2000 to this year) for `local-tax-assessment` only; the handler
+/// names each field that breaks this.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IssueBody {
+    /// The certificate type.
+    #[serde(rename = "type")]
+    #[schemars(with = "Kind")]
+    pub kind: String,
+    /// The parcel: required for `building-register` and `land-register`,
+    /// refused for the personal types.
+    #[schemars(with = "Option<Pnu>")]
+    pub pnu: Option<String>,
+    /// The tax year: required for `local-tax-assessment`, refused for the
+    /// other types.
+    #[schemars(range(min = 2000))]
+    pub year: Option<i64>,
 }
 
 /// A parsed issue request.

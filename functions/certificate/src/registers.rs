@@ -51,6 +51,21 @@ impl Pnu {
     }
 }
 
+/// The shape [`Pnu::parse`] accepts, as far as a pattern can say it.
+impl schemars::JsonSchema for Pnu {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Pnu".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{10}[12][0-9]{8}$",
+            "description": "Parcel number (PNU): 10-digit legal-dong code, 1 for land or 2 for forest land (산), 4-digit main and 4-digit sub lot number."
+        })
+    }
+}
+
 /// An owner as a register holds it (never returned or printed).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -66,7 +81,7 @@ pub struct OwnerRecord {
 }
 
 /// The official land price of one year.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct YearPrice {
     /// The year.
@@ -129,8 +144,9 @@ pub struct RegisterFile {
 }
 
 /// A land record as clients and certificates see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "LandRecord")]
 pub struct Land {
     /// Parcel number.
     pub pnu: Pnu,
@@ -150,30 +166,36 @@ pub struct Land {
 }
 
 /// A building record as clients and certificates see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+// Fields in the alphabetical order of their JSON names: the answer that lists
+// them was built as a `serde_json::Value`, whose objects sort their keys, and
+// clients keep receiving the same bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "BuildingRecord")]
 pub struct Building {
-    /// Name.
-    pub name: String,
-    /// Main use (주용도).
-    pub main_use: String,
-    /// Structure (구조).
-    pub structure: String,
+    /// Use approval date (`YYYY-MM-DD`).
+    pub approval_date: String,
     /// Floors above ground.
     pub floors_above: i32,
     /// Floors below ground.
     pub floors_below: i32,
+    /// Main use (주용도).
+    pub main_use: String,
+    /// Name.
+    pub name: String,
+    /// Structure (구조).
+    pub structure: String,
     /// Total floor area in m².
     pub total_floor_area_m2: f64,
-    /// Use approval date.
-    pub approval_date: String,
 }
 
 /// One search hit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ParcelHit")]
 pub struct Hit {
     /// Parcel number.
+    #[schemars(with = "Pnu")]
     pub pnu: String,
     /// Lot address.
     pub address: String,

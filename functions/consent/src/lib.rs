@@ -13,16 +13,21 @@
 //! - [`directory`]: the few things read from login's table (login id to
 //!   citizen, device keys).
 //!
+//! - [`views`] and [`openapi`]: the answers as types, and the routes as
+//!   docs/openapi.json lists them.
+//!
 //! Receipts are compact EdDSA JWS by the keys of [`shared::eddsa`], published
 //! at `GET /v1/consents/keys`.
 
 mod app;
 pub mod directory;
+pub mod openapi;
 pub mod payload;
 pub mod request;
 mod routes;
 pub mod status;
 pub mod store;
+pub mod views;
 
 pub use app::{App, Clock, Names, StartupError};
 pub use routes::SCOPE_REQUEST;

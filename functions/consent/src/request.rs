@@ -72,22 +72,65 @@ impl Document {
     }
 }
 
-/// The request body of `POST /v1/consents`.
-#[derive(Debug, Clone, Deserialize)]
+impl schemars::JsonSchema for Document {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Document".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = Document::ALL.iter().map(|d| d.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": codes })
+    }
+}
+
+/// The request body of `POST /v1/consents`. Fields are read as JSON values and
+/// checked one by one, so that each bad field is named; the schema attributes
+/// give the shape [`ConsentRequest::parse`] accepts.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RequestBody {
     /// The citizen's login id.
+    #[schemars(
+        with = "String",
+        length(min = 4, max = 32),
+        regex(pattern = r"^[a-z0-9._-]+$")
+    )]
     pub citizen_login_id: serde_json::Value,
     /// The petition's id in the official's system.
+    #[schemars(with = "String", length(min = 1, max = 64))]
     pub petition_id: serde_json::Value,
     /// The petition's name, shown to the citizen.
+    #[schemars(with = "String", length(min = 1, max = 100))]
     pub petition_name: serde_json::Value,
-    /// The document codes.
+    /// The document codes, 1 to 7, each once.
+    #[schemars(with = "Vec<Document>", length(min = 1, max = 7))]
     pub documents: serde_json::Value,
     /// Why the documents are needed, shown to the citizen.
+    #[schemars(with = "String", length(min = 1, max = 500))]
     pub purpose: serde_json::Value,
     /// How many days the consent runs once requested.
+    #[schemars(with = "u8", range(min = 1, max = 30))]
     pub valid_days: serde_json::Value,
+}
+
+/// The body of `POST /v1/consents/{consentId}/signature`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SignatureBody {
+    /// The registered device whose key signed.
+    #[schemars(length(min = 1, max = 64))]
+    pub device_id: String,
+    /// base64url DER ECDSA-P256-SHA256 over the UTF-8 bytes of signingPayload.
+    pub signature: String,
+}
+
+/// The body of `POST /v1/consents/{consentId}/access`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessBody {
+    /// The document looked up.
+    #[schemars(with = "Document")]
+    pub document: String,
 }
 
 /// A request with every field checked.

@@ -3,8 +3,7 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::auth::{Principal, Role};
 use shared::events::DomainEvent;
 use shared::events::payloads::{ConsentAccessed, ConsentRequested};
@@ -12,9 +11,10 @@ use shared::http::{ApiError, Invalid, json, json_body};
 
 use crate::app::App;
 use crate::payload::{SigningFields, sha256_hex, signing_payload};
-use crate::request::{ConsentRequest, Document, RequestBody};
+use crate::request::{AccessBody, ConsentRequest, Document, RequestBody, SignatureBody};
 use crate::status::Status;
 use crate::store::{Access, ChangeError, Consent};
+use crate::views::{ConsentView, Signed};
 
 /// Scope of the officials who may ask for consent.
 pub const SCOPE_REQUEST: &str = "consent:request";
@@ -102,7 +102,7 @@ impl App {
         }
     }
 
-    fn view(&self, c: &Consent) -> Value {
+    fn view(&self, c: &Consent) -> ConsentView {
         view(c, self.now_ms())
     }
 
@@ -259,7 +259,7 @@ impl App {
             )
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = consents.iter().map(|c| view(c, now_ms)).collect();
+        let items: Vec<ConsentView> = consents.iter().map(|c| view(c, now_ms)).collect();
         Ok(json(
             StatusCode::OK,
             &self.cursors.page_body(&list, items, next.as_deref()),
@@ -276,12 +276,6 @@ impl App {
     /// over exactly the stored payload, then stored with the service's receipt
     /// if the consent is still pending (one conditional write).
     async fn sign(&self, req: &Request, id: &str) -> Answer {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct SignatureBody {
-            device_id: String,
-            signature: String,
-        }
         let p = self.citizen(req).await?;
         let now_ms = self.now_ms();
         p.require_strong(now_ms / 1000)?;
@@ -374,7 +368,10 @@ impl App {
         Ok(shared::http::with_etag(
             json(
                 StatusCode::OK,
-                &json!({"consent": self.view(&next), "receipt": receipt}),
+                &Signed {
+                    consent: self.view(&next),
+                    receipt,
+                },
             ),
             next.version,
         ))
@@ -433,11 +430,6 @@ impl App {
     /// Allowed ones are logged with their event (the citizen is texted);
     /// refused ones are logged without.
     async fn access(&self, req: &Request, id: &str) -> Answer {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct AccessBody {
-            document: String,
-        }
         let p = self.auth.authenticate(req).await?;
         p.require_role(Role::Official)?;
         let consent = self.load(id).await?;
@@ -534,29 +526,24 @@ impl App {
 }
 
 /// A consent as api.md shows it, with its status at `now_ms`.
-fn view(c: &Consent, now_ms: i64) -> Value {
-    let mut v = json!({
-        "consentId": c.consent_id,
-        "status": c.status_at(now_ms),
-        "citizenId": c.citizen_id,
-        "officialId": c.official_id,
-        "agency": c.agency,
-        "petitionId": c.petition_id,
-        "petitionName": c.petition_name,
-        "documents": c.documents,
-        "purpose": c.purpose,
-        "requestedAt": c.requested_at,
-        "expiresAt": c.expires_at,
-        "version": c.version,
-        "signingPayload": c.signing_payload,
-    });
-    if let Some(at) = &c.signed_at {
-        v["signedAt"] = json!(at);
+fn view(c: &Consent, now_ms: i64) -> ConsentView {
+    ConsentView {
+        consent_id: c.consent_id.clone(),
+        status: c.status_at(now_ms),
+        citizen_id: c.citizen_id.clone(),
+        official_id: c.official_id.clone(),
+        agency: c.agency.clone(),
+        petition_id: c.petition_id.clone(),
+        petition_name: c.petition_name.clone(),
+        documents: c.documents.clone(),
+        purpose: c.purpose.clone(),
+        requested_at: c.requested_at.clone(),
+        expires_at: c.expires_at.clone(),
+        signed_at: c.signed_at.clone(),
+        receipt: c.receipt.clone(),
+        version: c.version,
+        signing_payload: c.signing_payload.clone(),
     }
-    if let Some(receipt) = &c.receipt {
-        v["receipt"] = json!(receipt);
-    }
-    v
 }
 
 fn invalid_transition(from: Status, to: Status) -> ApiError {

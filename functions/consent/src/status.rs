@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use shared::http::Invalid;
 
 /// What a consent is, as stored (never `expired`) or as seen at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Asked, not yet answered.

@@ -85,7 +85,7 @@ impl Consent {
 }
 
 /// One look-up in the access log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Access {
     /// The document looked up.

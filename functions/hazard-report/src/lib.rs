@@ -12,15 +12,19 @@
 //!   every change one transaction with its event.
 //! - [`photos`]: presigned POST uploads, the check and metadata stripping at
 //!   submission, download URLs.
+//! - [`views`] and [`openapi`]: the answers as types, and the routes as
+//!   docs/openapi.json lists them.
 
 mod app;
 pub mod geo;
+pub mod openapi;
 pub mod photo;
 pub mod photos;
 pub mod report;
 mod routes;
 pub mod status;
 pub mod store;
+pub mod views;
 
 pub use app::{App, Clock, Names};
 pub use routes::SCOPE_MANAGE;

@@ -18,6 +18,9 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every type, in api.md's order.
+    pub const ALL: [Kind; 4] = [Kind::Jpeg, Kind::Png, Kind::Heic, Kind::Webp];
+
     /// The type of a declared `Content-Type`, `None` when not accepted.
     pub fn from_content_type(content_type: &str) -> Option<Kind> {
         Some(match content_type {
@@ -64,6 +67,17 @@ impl Kind {
                     )
             }
         }
+    }
+}
+
+impl schemars::JsonSchema for Kind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PhotoContentType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let types: Vec<&str> = Kind::ALL.iter().map(|k| k.content_type()).collect();
+        schemars::json_schema!({ "type": "string", "enum": types })
     }
 }
 
@@ -146,6 +160,13 @@ mod tests {
         clean.extend(segment(0xDB, &[0u8; 65]));
         clean.extend_from_slice(&scan);
         (j, clean)
+    }
+
+    #[test]
+    fn every_kind_is_listed_and_its_content_type_parses_back() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_content_type(kind.content_type()), Some(kind));
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use shared::http::{ApiError, Fields, Invalid};
 
-use crate::geo::Point;
+use crate::geo::{KOREA, Point};
 use crate::photo::Kind;
 
 /// The largest photo accepted (10 MiB).
@@ -14,6 +14,8 @@ pub const MAX_PHOTO_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_PHOTOS: usize = 10;
 /// The longest description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// The largest accuracy estimate accepted, metres.
+pub const MAX_ACCURACY_M: f64 = 10_000.0;
 
 /// api.md's categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,39 +75,63 @@ impl Category {
     }
 }
 
-/// The request body of `POST /v1/reports`.
-#[derive(Debug, Clone, Deserialize)]
+impl schemars::JsonSchema for Category {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReportCategory".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": codes })
+    }
+}
+
+/// The request body of `POST /v1/reports`, checked by `Draft::parse`; the
+/// schema attributes say what it accepts (lengths count characters after
+/// trimming).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ReportDraft")]
 pub struct DraftBody {
     /// Category.
+    #[schemars(with = "Category")]
     pub category: String,
     /// What is wrong.
+    #[schemars(length(min = 1, max = MAX_DESCRIPTION_CHARS))]
     pub description: String,
-    /// Where.
+    /// Where (inside South Korea).
     pub location: LocationBody,
     /// The photos to upload.
+    #[schemars(length(min = 1, max = MAX_PHOTOS))]
     pub photos: Vec<PhotoBody>,
 }
 
 /// `location` of the body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ReportDraftLocation")]
 pub struct LocationBody {
-    /// Latitude.
+    /// Latitude (South Korea's box, with its islands).
+    #[schemars(range(min = KOREA.lat_min, max = KOREA.lat_max))]
     pub lat: f64,
-    /// Longitude.
+    /// Longitude (South Korea's box, with its islands).
+    #[schemars(range(min = KOREA.lon_min, max = KOREA.lon_max))]
     pub lon: f64,
     /// The phone's accuracy estimate, metres.
+    #[schemars(range(min = 0, max = MAX_ACCURACY_M))]
     pub accuracy_m: Option<f64>,
 }
 
 /// One entry of `photos`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ReportDraftPhoto")]
 pub struct PhotoBody {
     /// The declared type.
+    #[schemars(with = "Kind")]
     pub content_type: String,
-    /// The declared size.
+    /// The declared size; the upload form allows exactly up to it.
+    #[schemars(range(min = 1, max = MAX_PHOTO_BYTES))]
     pub size_bytes: u64,
 }
 
@@ -157,10 +183,9 @@ impl Draft {
         let accuracy_m = fields.check(
             "location.accuracyM",
             match body.location.accuracy_m {
-                Some(a) if !(a.is_finite() && (0.0..=10_000.0).contains(&a)) => Err(Invalid::new(
-                    "must be 0 to 10000 metres",
-                    "0~10000미터여야 합니다",
-                )),
+                Some(a) if !(a.is_finite() && (0.0..=MAX_ACCURACY_M).contains(&a)) => Err(
+                    Invalid::new("must be 0 to 10000 metres", "0~10000미터여야 합니다"),
+                ),
                 other => Ok(other),
             },
         );

@@ -2,8 +2,6 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
 use shared::auth::{Principal, Role};
 use shared::events::DomainEvent;
 use shared::events::payloads::{ReportStatusChanged, ReportSubmitted};
@@ -14,8 +12,11 @@ use crate::app::App;
 use crate::geo::Point;
 use crate::photos::PhotoError;
 use crate::report::{Draft, DraftBody};
-use crate::status::Status;
+use crate::status::{MAX_NOTE_CHARS, Status, StatusBody};
 use crate::store::{Change, ChangeError, Location, NARROW, Photo, Report, WIDE};
+use crate::views::{
+    Created, Nearby, NearbyReport, PhotoView, ReportView, Submitted, Upload, answer,
+};
 
 /// Scope of the officials who work the queue.
 pub const SCOPE_MANAGE: &str = "reports:manage";
@@ -126,19 +127,23 @@ impl App {
                 .upload_form(&report.report_id, photo, issued)
                 .await
                 .map_err(ApiError::internal)?;
-            uploads.push(json!({
-                "photoId": photo.photo_id,
-                "url": form.url,
-                "method": "POST",
-                "fields": form.fields,
-                "expiresAt": form.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            }));
+            uploads.push(Upload {
+                photo_id: photo.photo_id.clone(),
+                url: form.url,
+                method: "POST",
+                fields: form.fields,
+                expires_at: form
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            });
         }
         tracing::info!(report_id = %report.report_id, category = %report.category, photos = report.photos.len(), "report drafted");
-        let mut body = view(&report);
-        body["uploads"] = json!(uploads);
+        let body = Created {
+            report: ReportView::new(&report),
+            uploads,
+        };
         let mut response =
-            shared::http::with_etag(json(StatusCode::CREATED, &body), report.version);
+            shared::http::with_etag(answer(StatusCode::CREATED, &body)?, report.version);
         if let Ok(location) = HeaderValue::from_str(&format!("/v1/reports/{}", report.report_id)) {
             response.headers_mut().insert(header::LOCATION, location);
         }
@@ -209,17 +214,19 @@ impl App {
             )
             .await
             .map_err(ApiError::internal)?;
-        let possible: Vec<Value> = duplicates
+        let possible: Vec<NearbyReport> = duplicates
             .found
             .iter()
             .filter(|(r, _)| r.report_id != next.report_id && r.category == next.category)
-            .map(|(r, d)| public_view(r, *d))
+            .map(|(r, d)| NearbyReport::new(r, *d))
             .collect();
         tracing::info!(report_id = %next.report_id, duplicates = possible.len(), "report submitted");
-        let mut body = self.full_view(&next).await?;
-        body["possibleDuplicates"] = json!(possible);
+        let body = Submitted {
+            report: self.full_view(&next).await?,
+            possible_duplicates: possible,
+        };
         Ok(shared::http::with_etag(
-            json(StatusCode::OK, &body),
+            answer(StatusCode::OK, &body)?,
             next.version,
         ))
     }
@@ -234,14 +241,14 @@ impl App {
         }
         let body = self.full_view(&report).await?;
         Ok(shared::http::with_etag(
-            json(StatusCode::OK, &body),
+            answer(StatusCode::OK, &body)?,
             report.version,
         ))
     }
 
     /// The report with download URLs of its kept photos (once submitted).
-    async fn full_view(&self, report: &Report) -> Result<Value, ApiError> {
-        let mut body = view(report);
+    async fn full_view(&self, report: &Report) -> Result<ReportView, ApiError> {
+        let mut body = ReportView::new(report);
         if report.status != Status::Draft {
             let mut photos = Vec::new();
             for photo in &report.photos {
@@ -250,13 +257,13 @@ impl App {
                     .download_url(&report.report_id, photo)
                     .await
                     .map_err(ApiError::internal)?;
-                photos.push(json!({
-                    "photoId": photo.photo_id,
-                    "contentType": photo.content_type,
-                    "url": url,
-                }));
+                photos.push(PhotoView {
+                    photo_id: photo.photo_id.clone(),
+                    content_type: photo.content_type.clone(),
+                    url: Some(url),
+                });
             }
-            body["photos"] = json!(photos);
+            body.photos = photos;
         }
         Ok(body)
     }
@@ -271,7 +278,7 @@ impl App {
             .of_citizen(&p.user_id, page.limit, page.after)
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = reports.iter().map(view).collect();
+        let items: Vec<ReportView> = reports.iter().map(ReportView::new).collect();
         Ok(json(
             StatusCode::OK,
             &cursors.page_body(&list, items, next.as_deref()),
@@ -323,12 +330,12 @@ impl App {
             found = found.found.len(),
             "nearby search"
         );
-        let items: Vec<Value> = found
+        let items: Vec<NearbyReport> = found
             .found
             .iter()
-            .map(|(r, d)| public_view(r, *d))
+            .map(|(r, d)| NearbyReport::new(r, *d))
             .collect();
-        Ok(json(StatusCode::OK, &json!({ "items": items })))
+        answer(StatusCode::OK, &Nearby { items })
     }
 
     async fn queue(&self, req: &Request) -> Answer {
@@ -352,7 +359,7 @@ impl App {
             .in_status(status, page.limit, page.after)
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = reports.iter().map(view).collect();
+        let items: Vec<ReportView> = reports.iter().map(ReportView::new).collect();
         Ok(json(
             StatusCode::OK,
             &cursors.page_body(&list, items, next.as_deref()),
@@ -360,12 +367,6 @@ impl App {
     }
 
     async fn set_status(&self, req: &Request, id: &str) -> Answer {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct StatusBody {
-            status: String,
-            note: Option<String>,
-        }
         let p = self.auth.authenticate(req).await?;
         p.require_scope(SCOPE_MANAGE)?;
         let current = self.load(id).await?;
@@ -376,7 +377,7 @@ impl App {
         let note = body.note.as_deref().map(str::trim).unwrap_or_default();
         let note = fields.check(
             "note",
-            if note.chars().count() <= 500 {
+            if note.chars().count() <= MAX_NOTE_CHARS {
                 Ok((!note.is_empty()).then(|| note.to_owned()))
             } else {
                 Err(Invalid::new(
@@ -421,7 +422,7 @@ impl App {
                 tracing::info!(report_id = %next.report_id, status = to.as_str(), "report status changed");
                 let body = self.full_view(&next).await?;
                 Ok(shared::http::with_etag(
-                    json(StatusCode::OK, &body),
+                    answer(StatusCode::OK, &body)?,
                     next.version,
                 ))
             }
@@ -429,39 +430,6 @@ impl App {
             Err(ChangeError::Store(e)) => Err(ApiError::internal(e)),
         }
     }
-}
-
-/// What the reporter and officials see (photos as declared; URLs are added
-/// once submitted).
-fn view(r: &Report) -> Value {
-    let mut v = json!({
-        "reportId": r.report_id,
-        "category": r.category,
-        "description": r.description,
-        "location": r.location,
-        "status": r.status,
-        "version": r.version,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-        "photos": r.photos.iter().map(|p| json!({"photoId": p.photo_id, "contentType": p.content_type})).collect::<Vec<_>>(),
-        "history": r.history,
-    });
-    if let Some(at) = &r.submitted_at {
-        v["submittedAt"] = json!(at);
-    }
-    v
-}
-
-/// What anyone nearby may see: no reporter, no description, no photos.
-fn public_view(r: &Report, distance_m: f64) -> Value {
-    json!({
-        "reportId": r.report_id,
-        "category": r.category,
-        "status": r.status,
-        "location": {"lat": r.location.lat, "lon": r.location.lon},
-        "distanceM": (distance_m * 10.0).round() / 10.0,
-        "submittedAt": r.submitted_at,
-    })
 }
 
 fn invalid_transition(from: Status, to: Status) -> ApiError {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use shared::http::Invalid;
 
 /// A report's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "ReportStatus")]
 pub enum Status {
     /// Created; photos being uploaded.
     Draft,
@@ -89,6 +90,27 @@ impl Status {
     }
 }
 
+/// The body of `POST /v1/reports/{reportId}/status`. The status is read as a
+/// string and checked by `Status::parse_official`, so that a bad one is named
+/// in the 400 together with a bad note.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ReportStatusChange")]
+pub struct StatusBody {
+    /// The status an official sets.
+    #[schemars(
+        with = "String",
+        extend("enum" = ["accepted", "in-progress", "resolved", "rejected"])
+    )]
+    pub status: String,
+    /// Why, for the reporter and the history (trimmed; empty is none).
+    #[schemars(length(max = MAX_NOTE_CHARS))]
+    pub note: Option<String>,
+}
+
+/// The longest note of a change, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +136,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_body_schema_lists_exactly_the_statuses_officials_set() {
+        let schema = schemars::schema_for!(StatusBody);
+        let listed = schema.as_value()["properties"]["status"]["enum"].clone();
+        let settable: Vec<&str> = Status::ALL
+            .into_iter()
+            .filter(|s| Status::parse_official(s.as_str()).is_ok())
+            .map(Status::as_str)
+            .collect();
+        assert_eq!(listed, serde_json::json!(settable));
     }
 
     #[test]

@@ -47,9 +47,10 @@ pub struct Near {
     pub read: usize,
 }
 
-/// Where a report is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Where a report is (answered as stored).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ReportLocation")]
 pub struct Location {
     /// Latitude.
     pub lat: f64,
@@ -82,18 +83,19 @@ pub struct Photo {
     pub size_bytes: u64,
 }
 
-/// An official's change, kept on the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An official's change, kept on the report (answered as stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ReportChange")]
 pub struct Change {
     /// The new status.
     pub status: Status,
     /// The official's note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Who.
+    /// Who (the official's user id).
     pub by: String,
-    /// When.
+    /// When (RFC 3339).
     pub at: String,
 }
 

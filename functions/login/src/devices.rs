@@ -24,15 +24,17 @@ pub const CHALLENGE_TTL: i64 = 120;
 pub const MAX_PATTERN_FAILURES: i64 = 5;
 
 /// A device as listed to its owner.
-#[derive(Debug, Serialize)]
+// Fields in alphabetical order of their JSON names: the list was a `json!` map,
+// which serde_json writes sorted, and the bytes on the wire stay the same.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
+    /// RFC 3339.
+    pub created_at: String,
     /// Id.
     pub device_id: String,
     /// Name given at registration.
     pub device_name: String,
-    /// RFC 3339.
-    pub created_at: String,
     /// RFC 3339, absent if never used to sign in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<String>,

@@ -8,33 +8,45 @@
 //! [`App`] holds what lives across invocations (SDK clients, keys, the argon2
 //! memory); [`App::handle`] routes one request. Handlers parse, authorise, call
 //! a domain module and map the result.
+//!
+//! - [`request`], [`views`] and [`openapi`]: the bodies read and the answers
+//!   written, as types, and the routes as docs/openapi.json lists them.
 
 pub mod accounts;
 pub mod db;
 pub mod devices;
 pub mod error;
 pub mod inputs;
+pub mod openapi;
 pub mod passwords;
+pub mod request;
 pub mod sessions;
 pub mod signing;
 pub mod throttle;
 pub mod totp;
+pub mod views;
 
 use aws_config::SdkConfig;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::auth::{Principal, TokenVerifier};
 use shared::config::{ConfigError, Env};
 use shared::http::{ApiError, Fields, Invalid, json_body, no_content};
 use shared::phone::PhoneNumber;
 
 use crate::error::LoginError;
-use crate::inputs::{LoginId, NewPassword, Pattern};
+use crate::inputs::{LoginId, NewPassword};
 use crate::passwords::Hasher;
+use crate::request::{
+    DeviceChallengeBody, DeviceLoginBody, LoginBody, NewDeviceBody, OtpConfirmBody, OtpLoginBody,
+    PatternBody, PatternLoginBody, RefreshBody, SignupBody,
+};
 use crate::sessions::{PasswordOutcome, TokenResponse};
 use crate::signing::KeySet;
+use crate::views::{
+    DeviceChallenge, DeviceList, OpenIdConfiguration, OtpEnrolment, RegisteredDevice, SignedUp,
+};
 
 /// Why the function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -164,15 +176,7 @@ impl App {
     }
 
     async fn signup(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Body {
-            login_id: String,
-            password: String,
-            name: String,
-            phone: String,
-        }
-        let body: Body = json_body(req)?;
+        let body: SignupBody = json_body(req)?;
         let mut fields = Fields::new();
         let login_id = fields.check("loginId", LoginId::parse(&body.login_id));
         let name = fields.check("name", inputs::name(&body.name));
@@ -205,18 +209,12 @@ impl App {
         .await?;
         Ok(shared::http::json(
             StatusCode::CREATED,
-            &json!({ "userId": user_id }),
+            &SignedUp { user_id },
         ))
     }
 
     async fn login(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Body {
-            login_id: String,
-            password: String,
-        }
-        let body: Body = json_body(req)?;
+        let body: LoginBody = json_body(req)?;
         // A malformed loginId cannot exist: same answer, same cost as a wrong one.
         if LoginId::parse(&body.login_id).is_err() {
             self.hasher.verify_dummy(&body.password);
@@ -229,13 +227,7 @@ impl App {
     }
 
     async fn login_otp(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Body {
-            mfa_token: String,
-            code: String,
-        }
-        let body: Body = json_body(req)?;
+        let body: OtpLoginBody = json_body(req)?;
         Ok(token_response(
             &sessions::otp_login(self, &body.mfa_token, &body.code).await?,
         ))
@@ -247,21 +239,19 @@ impl App {
 
     async fn start_otp(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.principal(req)?;
-        let (secret, uri) = sessions::start_otp(self, &principal).await?;
+        let (secret, otpauth_uri) = sessions::start_otp(self, &principal).await?;
         Ok(no_store(shared::http::json(
             StatusCode::OK,
-            &json!({ "secret": secret, "otpauthUri": uri }),
+            &OtpEnrolment {
+                otpauth_uri,
+                secret,
+            },
         )))
     }
 
     async fn confirm_otp(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.principal(req)?;
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Body {
-            code: String,
-        }
-        let body: Body = json_body(req)?;
+        let body: OtpConfirmBody = json_body(req)?;
         match sessions::confirm_otp(self, &principal, &body.code).await {
             Ok(()) => Ok(no_content()),
             Err(LoginError::InvalidOtp) => Err(ApiError::new(
@@ -277,13 +267,7 @@ impl App {
 
     async fn register_device(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.principal(req)?;
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Body {
-            device_name: String,
-            public_key: String,
-        }
-        let body: Body = json_body(req)?;
+        let body: NewDeviceBody = json_body(req)?;
         let mut fields = Fields::new();
         let name = fields.check("deviceName", inputs::device_name(&body.device_name));
         let key = fields.check("publicKey", inputs::device_public_key(&body.public_key));
@@ -305,7 +289,7 @@ impl App {
         let device_id = devices::register(self, &principal.user_id, &name, &key).await?;
         Ok(shared::http::json(
             StatusCode::CREATED,
-            &json!({ "deviceId": device_id }),
+            &RegisteredDevice { device_id },
         ))
     }
 
@@ -314,10 +298,7 @@ impl App {
         let items = devices::list(self, &principal.user_id)
             .await
             .map_err(ApiError::internal)?;
-        Ok(shared::http::json(
-            StatusCode::OK,
-            &json!({ "items": items }),
-        ))
+        Ok(shared::http::json(StatusCode::OK, &DeviceList { items }))
     }
 
     async fn remove_device(
@@ -339,12 +320,7 @@ impl App {
         device_id: &str,
     ) -> Result<Response<Body>, ApiError> {
         let principal = self.principal(req)?;
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Body {
-            pattern: PatternInput,
-        }
-        let body: Body = json_body(req)?;
+        let body: PatternBody = json_body(req)?;
         let mut fields = Fields::new();
         let Some(pattern) = fields.check("pattern", body.pattern.parse()) else {
             return Err(fields.into_error());
@@ -357,31 +333,22 @@ impl App {
     }
 
     async fn device_challenge(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Body {
-            device_id: String,
-        }
-        let body: Body = json_body(req)?;
+        let body: DeviceChallengeBody = json_body(req)?;
         if !is_id(&body.device_id) {
             return Err(LoginError::UnknownDevice.into());
         }
         let challenge = devices::challenge(self, &body.device_id).await?;
         Ok(no_store(shared::http::json(
             StatusCode::OK,
-            &json!({ "challenge": challenge, "expiresIn": devices::CHALLENGE_TTL }),
+            &DeviceChallenge {
+                challenge,
+                expires_in: devices::CHALLENGE_TTL,
+            },
         )))
     }
 
     async fn device_login(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Body {
-            device_id: String,
-            challenge: String,
-            signature: String,
-        }
-        let body: Body = json_body(req)?;
+        let body: DeviceLoginBody = json_body(req)?;
         if !is_id(&body.device_id) || body.challenge.len() > 128 || body.signature.len() > 256 {
             return Err(LoginError::InvalidChallenge.into());
         }
@@ -391,13 +358,7 @@ impl App {
     }
 
     async fn pattern_login(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Body {
-            device_id: String,
-            pattern: PatternInput,
-        }
-        let body: Body = json_body(req)?;
+        let body: PatternLoginBody = json_body(req)?;
         let mut fields = Fields::new();
         let Some(pattern) = fields.check("pattern", body.pattern.parse()) else {
             return Err(fields.into_error());
@@ -440,42 +401,13 @@ impl App {
     fn discovery(&self) -> Response<Body> {
         shared::http::json(
             StatusCode::OK,
-            &json!({
-                "issuer": self.issuer,
-                "jwks_uri": format!("{}/.well-known/jwks.json", self.issuer),
-                "token_endpoint": format!("{}/v1/auth/token", self.issuer),
-                "id_token_signing_alg_values_supported": ["ES256"],
-            }),
+            &OpenIdConfiguration {
+                id_token_signing_alg_values_supported: vec!["ES256"],
+                issuer: self.issuer.clone(),
+                jwks_uri: format!("{}/.well-known/jwks.json", self.issuer),
+                token_endpoint: format!("{}/v1/auth/token", self.issuer),
+            },
         )
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RefreshBody {
-    refresh_token: String,
-}
-
-/// A pattern as a list of cells (`[0,1,2,5]`) or a string of digits (`"0125"`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum PatternInput {
-    Cells(Vec<i64>),
-    Digits(String),
-}
-
-impl PatternInput {
-    fn parse(&self) -> Result<Pattern, Invalid> {
-        match self {
-            PatternInput::Cells(cells) => Pattern::parse(cells),
-            PatternInput::Digits(digits) => {
-                let cells: Option<Vec<i64>> = digits
-                    .chars()
-                    .map(|c| c.to_digit(10).map(i64::from))
-                    .collect();
-                Pattern::parse(&cells.unwrap_or_default())
-            }
-        }
     }
 }
 

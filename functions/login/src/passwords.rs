@@ -1,6 +1,9 @@
 //! Argon2id hashing of passwords and patterns at OWASP's setting (19 MiB, 2
 //! passes, 1 lane), PHC string format.
 //!
+//! The work itself is `login_argon2::argon2id`, a separate crate so that the
+//! size-optimised release build still compiles it at opt-level 3.
+//!
 //! The 19 MiB working memory is allocated once per process and reused: allocating
 //! it per hash pushed peak memory past a 128 MB Lambda. A pool (not a single
 //! buffer) keeps concurrent hashes in tests and local runs from waiting on each
@@ -8,8 +11,8 @@
 
 use std::sync::Mutex;
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
 use data_encoding::BASE64_NOPAD;
+use login_argon2::{Block, Params};
 use subtle::ConstantTimeEq;
 
 /// OWASP's Argon2id minimum: m = 19 MiB, t = 2, p = 1.
@@ -64,10 +67,8 @@ impl Hasher {
             .filter(|m| m.len() == blocks)
             .unwrap_or_else(|| vec![Block::default(); blocks]);
         let mut out = [0u8; OUTPUT_LEN];
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let ok = argon
-            .hash_password_into_with_memory(secret, salt, &mut out, &mut memory)
-            .is_ok();
+        // Compiled at opt-level 3 in login-argon2 (see its docs).
+        let ok = login_argon2::argon2id(params, secret, salt, &mut out, &mut memory).is_ok();
         if let Ok(mut pool) = self.pool.lock() {
             pool.push(memory);
         }

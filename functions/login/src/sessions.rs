@@ -26,34 +26,39 @@ pub const REFRESH_TTL: i64 = 14 * 24 * 3600;
 pub const MFA_TTL: i64 = 300;
 
 /// What a successful sign-in answers (api.md TokenResponse).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenResponse {
     /// ES256 JWT.
     pub access_token: String,
     /// Always `Bearer`.
+    #[schemars(extend("const" = "Bearer"))]
     pub token_type: &'static str,
-    /// Seconds.
+    /// Seconds the access token lives (900).
     pub expires_in: i64,
     /// Opaque, single use.
     pub refresh_token: String,
     /// The user.
     pub user_id: String,
     /// `citizen` or `official`.
+    #[schemars(extend("enum" = ["citizen", "official"]))]
     pub role: &'static str,
-    /// Authentication methods.
+    /// Authentication methods (RFC 8176).
+    #[schemars(extend("items" = { "type": "string", "enum": ["pwd", "otp", "pattern", "hwk"] }))]
     pub amr: Vec<String>,
 }
 
 /// A password sign-in that needs its second factor.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MfaRequired {
     /// Always true.
+    #[schemars(extend("const" = true))]
     pub mfa_required: bool,
     /// Presented with the code at `/v1/auth/login/otp`.
     pub mfa_token: String,
     /// `["otp"]`.
+    #[schemars(extend("items" = { "type": "string", "enum": ["otp"] }))]
     pub methods: Vec<&'static str>,
 }
 

@@ -34,7 +34,9 @@ pub struct Bill {
 }
 
 /// api.md's bill statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "TaxBillStatus")]
 pub enum BillStatus {
     /// Paid in full.
     Paid,
@@ -101,7 +103,9 @@ impl Bill {
 }
 
 /// Why a bill was overpaid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "OverpaymentReason")]
 pub enum Reason {
     /// Paid in full more than once.
     DuplicatePayment,
@@ -216,14 +220,20 @@ pub fn arrears(bills: &[Bill], today: NaiveDate) -> Vec<Arrear> {
 }
 
 /// One part of an offset: this much of this bill's arrears.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+// Fields in the alphabetical order of their JSON names: refunds were answered
+// as `serde_json::Value`s, whose objects sort their keys, and clients keep
+// receiving the same bytes.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "RefundOffset")]
 pub struct Offset {
-    /// The bill in arrears.
-    pub bill_id: String,
-    /// How much of it.
+    /// How much of it, in won.
     #[serde(rename = "amountKrw")]
     pub krw: i64,
+    /// The bill in arrears.
+    pub bill_id: String,
 }
 
 /// What a refund of `amount_krw` offsets: the open part of the arrears, oldest

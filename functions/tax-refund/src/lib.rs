@@ -12,18 +12,23 @@
 //!   DynamoDB conditions are the money rules (claim, decision, payment), each
 //!   with its event in the outbox;
 //! - [`vault`]: the account number under the template's KMS key;
-//! - `routes`: the HTTP edge.
+//! - `routes`: the HTTP edge;
+//! - [`request`], [`views`] and [`openapi`]: the request bodies and the
+//!   answers as types, and the routes as docs/openapi.json lists them.
 //!
 //! Logs name requests, refunds and amounts; never an account number, a name
 //! or a token.
 
 pub mod account;
 pub mod ledger;
+pub mod openapi;
 pub mod records;
 pub mod refunds;
+pub mod request;
 mod routes;
 pub mod status;
 pub mod vault;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -19,13 +19,13 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use shared::dynamo::{self, Item, StoreError, key, s};
 use shared::events::DomainEvent;
 
 use crate::ledger::Offset;
 use crate::records::{Book, ClaimItem, PaymentItem, Records, put};
 use crate::status::Status;
+use crate::views::RefundView;
 
 /// The index of a citizen's refunds.
 pub const BY_CITIZEN: &str = "ByCitizen";
@@ -91,40 +91,36 @@ pub struct Refund {
 impl Refund {
     /// What the citizen sees (api.md): never the account number, never the
     /// ciphertext.
-    pub fn view(&self) -> Value {
-        let mut v = json!({
-            "refundId": self.refund_id,
-            "refundableId": self.refundable_id,
-            "billId": self.bill_id,
-            "amountKrw": self.amount_krw,
-            "offsetKrw": self.offset_krw,
-            "payableKrw": self.payable_krw,
-            "offsets": self.offsets,
-            "status": self.status,
-            "bankCode": self.bank_code,
-            "accountMasked": self.account_masked,
-            "version": self.version,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-        });
-        for (name, value) in [
-            ("reason", &self.reason),
-            ("decidedAt", &self.decided_at),
-            ("paidAt", &self.paid_at),
-        ] {
-            if let Some(value) = value {
-                v[name] = json!(value);
-            }
+    pub fn view(&self) -> RefundView {
+        RefundView {
+            account_masked: self.account_masked.clone(),
+            amount_krw: self.amount_krw,
+            bank_code: self.bank_code.clone(),
+            bill_id: self.bill_id.clone(),
+            citizen_name: None,
+            created_at: self.created_at.clone(),
+            decided_at: self.decided_at.clone(),
+            offset_krw: self.offset_krw,
+            offsets: self.offsets.clone(),
+            paid_at: self.paid_at.clone(),
+            payable_krw: self.payable_krw,
+            reason: self.reason.clone(),
+            refund_id: self.refund_id.clone(),
+            refundable_id: self.refundable_id.clone(),
+            status: self.status,
+            updated_at: self.updated_at.clone(),
+            user_id: None,
+            version: self.version,
         }
-        v
     }
 
     /// What a reviewer sees: the citizen's view with who they are.
-    pub fn review_view(&self) -> Value {
-        let mut v = self.view();
-        v["userId"] = json!(self.user_id);
-        v["citizenName"] = json!(self.citizen_name);
-        v
+    pub fn review_view(&self) -> RefundView {
+        RefundView {
+            user_id: Some(self.user_id.clone()),
+            citizen_name: Some(self.citizen_name.clone()),
+            ..self.view()
+        }
     }
 
     fn listed_at(&self) -> String {

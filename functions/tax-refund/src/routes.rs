@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
 use shared::auth::{Principal, Role};
 use shared::events::DomainEvent;
 use shared::http::{ApiError, Fields, Invalid, json};
@@ -18,6 +18,7 @@ use crate::ledger::{self, Overpayment};
 use crate::records::Book;
 use crate::refunds::Refund;
 use crate::status::Status;
+use crate::views::{BillView, OverpaymentView, RefundView};
 
 /// Scope of the officials who review and pay refunds.
 pub const SCOPE_REVIEW: &str = "tax:review";
@@ -105,28 +106,13 @@ impl App {
             return Err(fields.into_error());
         };
         let today = self.today();
-        let items: Vec<(String, Value)> = match self.book(&principal.user_id).await? {
+        let items: Vec<(String, BillView)> = match self.book(&principal.user_id).await? {
             None => Vec::new(),
             Some(book) => book
                 .bills
                 .iter()
                 .filter(|b| year.is_none_or(|y| b.item.year == y))
-                .map(|b| {
-                    let i = &b.item;
-                    let view = json!({
-                        "billId": i.bill_id,
-                        "taxType": i.tax_type,
-                        "taxName": i.tax_name,
-                        "year": i.year,
-                        "period": i.period,
-                        "authority": i.authority,
-                        "amountKrw": i.amount_krw,
-                        "paidKrw": b.paid_krw(),
-                        "dueDate": i.due_date.to_string(),
-                        "status": b.status(today).as_str(),
-                    });
-                    (i.bill_id.clone(), view)
-                })
+                .map(|b| (b.item.bill_id.clone(), BillView::of(b, today)))
                 .collect(),
         };
         Ok(json(StatusCode::OK, &paged(cursors, &list, items, &page)))
@@ -141,7 +127,7 @@ impl App {
             None => Vec::new(),
             Some(book) => open_overpayments(&book, self.today())
                 .into_iter()
-                .map(|o| (o.refundable_id.clone(), overpayment_view(&o)))
+                .map(|o| (o.refundable_id.clone(), OverpaymentView::of(&o)))
                 .collect(),
         };
         Ok(json(StatusCode::OK, &paged(cursors, &list, items, &page)))
@@ -157,7 +143,7 @@ impl App {
             .of_citizen(&principal.user_id, page.limit, page.after)
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = refunds.iter().map(Refund::view).collect();
+        let items: Vec<RefundView> = refunds.iter().map(Refund::view).collect();
         Ok(json(
             StatusCode::OK,
             &cursors.page_body(&list, items, next.as_deref()),
@@ -189,7 +175,7 @@ impl App {
             .in_status(status, page.limit, page.after)
             .await
             .map_err(ApiError::internal)?;
-        let items: Vec<Value> = refunds.iter().map(Refund::review_view).collect();
+        let items: Vec<RefundView> = refunds.iter().map(Refund::review_view).collect();
         Ok(json(
             StatusCode::OK,
             &cursors.page_body(&list, items, next.as_deref()),
@@ -231,24 +217,13 @@ fn open_overpayments(book: &Book, today: chrono::NaiveDate) -> Vec<Overpayment> 
         .collect()
 }
 
-fn overpayment_view(o: &Overpayment) -> Value {
-    json!({
-        "refundableId": o.refundable_id,
-        "billId": o.bill_id,
-        "amountKrw": o.amount_krw,
-        "reason": o.reason.as_str(),
-        "paidOn": o.paid_on.to_string(),
-        "claimableUntil": o.claimable_until.to_string(),
-    })
-}
-
 /// A page of an in-memory list of `(position, item)`, in order.
-fn paged(
+fn paged<T: Serialize>(
     cursors: &shared::cursor::Cursors,
     list: &str,
-    items: Vec<(String, Value)>,
+    items: Vec<(String, T)>,
     page: &shared::cursor::PageRequest,
-) -> Value {
+) -> serde_json::Value {
     let start = match &page.after {
         Some(after) => items
             .iter()
@@ -258,7 +233,7 @@ fn paged(
     };
     let limit = usize::try_from(page.limit).unwrap_or(1);
     let rest = &items[start.min(items.len())..];
-    let shown: Vec<&Value> = rest.iter().take(limit).map(|(_, v)| v).collect();
+    let shown: Vec<&T> = rest.iter().take(limit).map(|(_, v)| v).collect();
     let next = (rest.len() > limit)
         .then(|| rest.get(limit - 1).map(|(id, _)| id.as_str()))
         .flatten();

@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 /// A refund's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "RefundStatus")]
 pub enum Status {
     /// Claimed by the citizen; arrears reserved; waiting for review.
     Requested,

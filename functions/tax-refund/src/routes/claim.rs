@@ -5,7 +5,6 @@
 
 use lambda_http::Request;
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use serde::Deserialize;
 use shared::auth::Principal;
 use shared::events::payloads::RefundRequested;
 use shared::http::{ApiError, Fields, Invalid, json_body};
@@ -17,6 +16,7 @@ use crate::account::{AccountNumber, BankCode, HolderError, check_holder, parse_h
 use crate::ledger::{self, Overpayment};
 use crate::records::Book;
 use crate::refunds::{ClaimError, Refund};
+use crate::request::ClaimBody;
 use crate::status::Status;
 use crate::vault::Binding;
 
@@ -31,14 +31,6 @@ impl App {
     }
 
     async fn claim_once(&self, req: &Request, principal: &Principal) -> Answer {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct ClaimBody {
-            refundable_id: String,
-            bank_code: String,
-            account_number: String,
-            account_holder: String,
-        }
         let body: ClaimBody = json_body(req)?;
         let mut fields = Fields::new();
         let refundable_id = fields.check(

@@ -5,7 +5,6 @@
 
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde::Deserialize;
 use shared::auth::Principal;
 use shared::events::payloads::{RefundApproved, RefundPaid, RefundRejected};
 use shared::http::{ApiError, Fields, Invalid, json_body};
@@ -14,17 +13,12 @@ use super::{Answer, CLAIM_ATTEMPTS, MAX_REASON_CHARS, backoff, busy, event, refu
 use crate::App;
 use crate::records::Book;
 use crate::refunds::{ChangeError, Refund};
+use crate::request::{DecisionBody, PaymentBody};
 use crate::status::Action;
 use crate::vault::Binding;
 
 impl App {
     pub(super) async fn decide(&self, req: &Request, id: &str) -> Answer {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct DecisionBody {
-            decision: String,
-            reason: Option<String>,
-        }
         let principal = self.reviewer(req).await?;
         let current = self.load(id).await?;
         let version = shared::http::require_if_match(req)?;
@@ -110,7 +104,7 @@ impl App {
         let version = shared::http::require_if_match(req)?;
         let body = shared::http::body_bytes(req);
         if !body.iter().all(u8::is_ascii_whitespace) {
-            let _: EmptyBody = json_body(req)?;
+            let _: PaymentBody = json_body(req)?;
         }
         for attempt in 0..CLAIM_ATTEMPTS {
             let next = self.transition(&current, version, Action::Pay, &principal)?;
@@ -217,7 +211,3 @@ impl App {
         })
     }
 }
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EmptyBody {}
