@@ -24,6 +24,7 @@
 //! [`issuer`] help function tests, [`phone`] gives each test its own number.
 
 pub mod deploy;
+pub mod edge;
 pub mod emulator;
 mod error;
 mod http_client;

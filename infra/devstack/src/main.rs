@@ -7,7 +7,8 @@
 //!   `.local/certificate-keys.json` (both created once), seeds the demo accounts,
 //!   the registers and the demo tax ledgers, writes
 //!   the functions' environment to `.local/env`, runs `cargo lambda watch` on
-//!   127.0.0.1:9000, carries outbox items from the tables' streams to their topics
+//!   127.0.0.1:9001 behind the local API's edge on 127.0.0.1:9000 (`edge`: bodies
+//!   cargo-lambda cannot carry, `GET /openapi.json`), carries outbox items from the tables' streams to their topics
 //!   and queues as the template's pipes do, feeds the functions' SQS queues to
 //!   them through `cargo lambda watch` (one poller per SQS event, so a function
 //!   with two queues is fed from both), prints every text message sent (number
@@ -39,6 +40,8 @@ use devstack::{
 
 const EMULATOR_PORT: u16 = 4566;
 const API_PORT: u16 = 9000;
+/// Where cargo lambda watch listens, behind the edge on [`API_PORT`].
+const WATCH_PORT: u16 = 9001;
 /// How often the pipes read the streams: an event reaches its topic or queue
 /// within this.
 const PIPE_INTERVAL: Duration = Duration::from_millis(250);
@@ -53,7 +56,7 @@ usage: devstack <command>
 
 commands:
   up                         the local stack: emulator on :4566, resources, demo data,
-                             cargo lambda watch on :9000 (what `cargo dev` runs)
+                             the API on :9000 (what `cargo dev` runs)
   keygen [--certificate | --consent] [--previous FILE]
                              print a new key set (JSON) for the token signing keys
                              secret, with --certificate for the certificate keys
@@ -229,7 +232,8 @@ fn resources(args: &[String]) -> Result<ExitCode, Error> {
 async fn up() -> Result<ExitCode, Error> {
     let root = devstack::workspace_root();
     emulator::check_port_free(EMULATOR_PORT, "AWS emulator (moto)")?;
-    emulator::check_port_free(API_PORT, "local API (cargo lambda watch)")?;
+    emulator::check_port_free(API_PORT, "local API")?;
+    emulator::check_port_free(WATCH_PORT, "cargo lambda watch, behind the local API")?;
 
     let venv = Venv::at(&root);
     venv.ensure()?;
@@ -281,18 +285,23 @@ async fn up() -> Result<ExitCode, Error> {
     write_env_file(&env_file, &env)?;
 
     let mut watch = start_watch(&venv, &root, &env_file)?;
-    forward_ipv6_loopback(API_PORT).await;
+    devstack::edge::serve(API_PORT, WATCH_PORT, root.join("docs").join("openapi.json"))
+        .await
+        .map_err(|e| Error::Io {
+            path: PathBuf::from(format!("127.0.0.1:{API_PORT}")),
+            source: e,
+        })?;
     print_banner(&stack, &endpoint, &pipes, &sources);
 
     let mut background = tokio::task::JoinSet::new();
     background.spawn(pipes.clone().run(PIPE_INTERVAL));
-    let api = format!("http://127.0.0.1:{API_PORT}");
+    let api = format!("http://127.0.0.1:{WATCH_PORT}");
     for source in sources {
         let api = api.clone();
         background.spawn(async move {
             // A message received before cargo lambda watch listens would fail and
             // wait out the queue's visibility timeout.
-            wait_for_port(API_PORT).await;
+            wait_for_port(WATCH_PORT).await;
             source.run(api).await;
         });
     }
@@ -415,26 +424,6 @@ const CARGO_RUN_VARIABLES: &[&str] = &[
     "CARGO_PRIMARY_PACKAGE",
 ];
 
-/// `cargo lambda invoke` sends to `[::1]:9000` by default, while the API listens
-/// on 127.0.0.1 only; forwarding the IPv6 loopback port to it lets
-/// `cargo lambda invoke login --data-file events/login/...` work as it is, without
-/// listening beyond loopback. Without IPv6 this quietly does nothing.
-async fn forward_ipv6_loopback(port: u16) {
-    let Ok(listener) = tokio::net::TcpListener::bind(("::1", port)).await else {
-        return;
-    };
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await
-                {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    });
-}
-
 fn start_watch(venv: &Venv, root: &Path, env_file: &Path) -> Result<tokio::process::Child, Error> {
     let program: PathBuf = venv.bin("cargo-lambda");
     let mut command = tokio::process::Command::new(&program);
@@ -446,7 +435,7 @@ fn start_watch(venv: &Venv, root: &Path, env_file: &Path) -> Result<tokio::proce
             "127.0.0.1",
             "--invoke-port",
         ])
-        .arg(API_PORT.to_string())
+        .arg(WATCH_PORT.to_string())
         .arg("--env-file")
         .arg(env_file)
         .current_dir(root)
@@ -549,7 +538,9 @@ async fn print_texts(endpoint: String) {
 fn print_banner(stack: &Stack, endpoint: &str, pipes: &Pipes, sources: &[SqsSource]) {
     let mut out = String::new();
     out.push_str("\npocketgov is running locally\n\n");
-    out.push_str(&format!("  API (cargo lambda watch)  {LOCAL_ISSUER}\n"));
+    out.push_str(&format!(
+        "  API (cargo lambda watch)  {LOCAL_ISSUER}   (description: {LOCAL_ISSUER}/openapi.json)\n"
+    ));
     out.push_str(&format!(
         "  AWS emulator (moto)       {endpoint}   (aws --endpoint-url {endpoint} --region {REGION} ...)\n"
     ));

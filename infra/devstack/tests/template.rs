@@ -235,10 +235,6 @@ fn watch_routes() -> BTreeMap<(String, String), String> {
         {
             let method = entry["method"].as_str().expect("method").to_owned();
             let function = entry["function"].as_str().expect("function").to_owned();
-            if function == "api-docs" {
-                // GET /openapi.json: the API description, served locally only.
-                continue;
-            }
             routes.insert((method, path.clone()), function);
         }
     }
