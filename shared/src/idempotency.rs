@@ -54,7 +54,9 @@ pub enum Begin {
 #[derive(Debug)]
 pub struct Claim {
     pk: String,
-    created_at: i64,
+    /// Random per attempt to take the key: tells this request's own record
+    /// from another's when the answer to the write was lost.
+    owner: String,
 }
 
 impl Idempotency {
@@ -127,7 +129,12 @@ impl Idempotency {
                 let result = work().await;
                 match &result {
                     Ok(response) if response.status().as_u16() < 400 => {
-                        self.finish(claim, response).await?
+                        // The work is done: its answer goes to the client even
+                        // when it could not be stored for replay (a retry then
+                        // waits out the lock and meets the work's own checks).
+                        if let Err(e) = self.finish(claim, response).await {
+                            tracing::warn!(error = %e, "idempotent answer not stored");
+                        }
                     }
                     _ => self.release(claim).await,
                 }
@@ -146,6 +153,7 @@ impl Idempotency {
         let pk = format!("IDEMP#{scope}#{key}");
         // A record can vanish between the failed write and the read (released by a
         // failing first request); then try again.
+        let owner = crate::random::token::<16>();
         for _ in 0..3 {
             let now = now_secs();
             let put = self
@@ -156,6 +164,7 @@ impl Idempotency {
                 .item("sk", s("IDEMP"))
                 .item("state", s("running"))
                 .item("fingerprint", s(fingerprint))
+                .item("owner", s(&owner))
                 .item("createdAt", n(now))
                 .item("lockedUntil", n(now + LOCK_SECS))
                 .item("ttl", n(now + WINDOW_SECS + 3600))
@@ -170,15 +179,16 @@ impl Idempotency {
                 .await;
             match put {
                 Ok(_) => {
-                    return Ok(Begin::Proceed(Claim {
-                        pk,
-                        created_at: now,
-                    }));
+                    return Ok(Begin::Proceed(Claim { pk, owner }));
                 }
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
                 Err(e) => {
+                    // The write may have happened with its answer lost: give
+                    // the key back if it is ours, so the client's retry runs
+                    // now instead of meeting 409 until the lock expires.
+                    self.release(Claim { pk, owner }).await;
                     return Err(ApiError::internal(
                         aws_sdk_dynamodb::error::DisplayErrorContext(e),
                     ));
@@ -195,6 +205,11 @@ impl Idempotency {
                 .await
                 .map_err(|e| ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
             let Some(item) = existing.item else { continue };
+            // Our own record: the SDK retried a write whose answer was lost,
+            // and the retry met the first attempt's record.
+            if item.get("owner").and_then(|v| v.as_s().ok()) == Some(&owner) {
+                return Ok(Begin::Proceed(Claim { pk, owner }));
+            }
             if item
                 .get("fingerprint")
                 .and_then(|v| v.as_s().ok())
@@ -245,15 +260,16 @@ impl Idempotency {
             .update_expression(
                 "SET #state = :done, statusCode = :status, body = :body, contentType = :ct, #location = :loc",
             )
-            .condition_expression("createdAt = :createdAt")
+            .condition_expression("#owner = :owner")
             .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#owner", "owner")
             .expression_attribute_names("#location", "location")
             .expression_attribute_values(":done", s("done"))
             .expression_attribute_values(":status", n(i64::from(response.status().as_u16())))
             .expression_attribute_values(":body", AttributeValue::B(Blob::new(body_of(response))))
             .expression_attribute_values(":ct", s(&header_value(header::CONTENT_TYPE)))
             .expression_attribute_values(":loc", s(&header_value(header::LOCATION)))
-            .expression_attribute_values(":createdAt", n(claim.created_at))
+            .expression_attribute_values(":owner", s(&claim.owner))
             .send()
             .await
             .map_err(|e| ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
@@ -268,9 +284,10 @@ impl Idempotency {
             .table_name(&self.table)
             .key("pk", s(&claim.pk))
             .key("sk", s("IDEMP"))
-            .condition_expression("createdAt = :createdAt AND #state = :running")
+            .condition_expression("#owner = :owner AND #state = :running")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":createdAt", n(claim.created_at))
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(&claim.owner))
             .expression_attribute_values(":running", s("running"))
             .send()
             .await;

@@ -86,6 +86,10 @@ pub struct Refund {
     /// When paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<String>,
+    /// The Idempotency-Key of the claim that made it: a retry of that claim
+    /// whose first answer was lost after the write recognises its refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_key: Option<String>,
 }
 
 impl Refund {

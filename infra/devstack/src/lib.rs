@@ -27,6 +27,7 @@ pub mod deploy;
 pub mod edge;
 pub mod emulator;
 mod error;
+pub mod faults;
 mod http_client;
 pub mod issuer;
 pub mod json_stub;

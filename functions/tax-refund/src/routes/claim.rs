@@ -3,8 +3,8 @@
 //! transaction that locks the overpayment and reserves the arrears it
 //! offsets; a lost race for a reservation plans again from a fresh read.
 
-use lambda_http::Request;
 use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
 use shared::auth::Principal;
 use shared::events::payloads::RefundRequested;
 use shared::http::{ApiError, Fields, Invalid, json_body};
@@ -24,13 +24,44 @@ impl App {
     pub(super) async fn claim(&self, req: &Request) -> Answer {
         let principal = self.citizen(req).await?;
         principal.require_strong(self.now())?;
-        Idempotency::key(req)?;
+        let key = Idempotency::key(req)?;
         self.idempotency
-            .run(req, &principal.user_id, || self.claim_once(req, &principal))
+            .run(req, &principal.user_id, || {
+                self.claim_once(req, &principal, &key)
+            })
             .await
     }
 
-    async fn claim_once(&self, req: &Request, principal: &Principal) -> Answer {
+    /// The refund this citizen's claim with `key` already made of
+    /// `refundable_id`, if that is what claimed it: the claim's write happened
+    /// and its answer was lost (the SDK's retry then met its own write, or the
+    /// client retried after a 5xx).
+    async fn own_claim(
+        &self,
+        book: &Book,
+        principal: &Principal,
+        refundable_id: &str,
+        key: &str,
+    ) -> Result<Option<Refund>, ApiError> {
+        let Some(lock) = book
+            .claims
+            .iter()
+            .find(|c| c.refundable_id == refundable_id)
+        else {
+            return Ok(None);
+        };
+        let refund = self
+            .refunds
+            .get(&lock.refund_id)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(
+            refund
+                .filter(|r| r.user_id == principal.user_id && r.claim_key.as_deref() == Some(key)),
+        )
+    }
+
+    async fn claim_once(&self, req: &Request, principal: &Principal, key: &str) -> Answer {
         let body: ClaimBody = json_body(req)?;
         let mut fields = Fields::new();
         let refundable_id = fields.check(
@@ -98,7 +129,10 @@ impl App {
             .map_err(ApiError::internal)?;
         for attempt in 0..CLAIM_ATTEMPTS {
             if book.is_claimed(refundable_id) {
-                return Err(already_claimed());
+                return match self.own_claim(&book, principal, refundable_id, key).await? {
+                    Some(refund) => Ok(created(&refund)),
+                    None => Err(already_claimed()),
+                };
             }
             let overpayment = claimable(&book, refundable_id, today).ok_or_else(unknown)?;
             let offsets = ledger::plan_offsets(&book.arrears(today), overpayment.amount_krw);
@@ -127,6 +161,7 @@ impl App {
                 decided_at: None,
                 paid_by: None,
                 paid_at: None,
+                claim_key: Some(key.to_owned()),
             };
             let event = event(
                 &refund,
@@ -151,15 +186,13 @@ impl App {
                         attempt,
                         "refund claimed"
                     );
-                    let mut response = refund_response(StatusCode::CREATED, &refund);
-                    if let Ok(location) =
-                        HeaderValue::from_str(&format!("/v1/tax/refunds/{}", refund.refund_id))
-                    {
-                        response.headers_mut().insert(header::LOCATION, location);
-                    }
-                    return Ok(response);
+                    return Ok(created(&refund));
                 }
-                Err(ClaimError::AlreadyClaimed) => return Err(already_claimed()),
+                Err(ClaimError::AlreadyClaimed) => {
+                    // Perhaps by this very claim (a retried write whose first
+                    // answer was lost): read again and see.
+                    book = self.book(&principal.user_id).await?.ok_or_else(unknown)?;
+                }
                 Err(ClaimError::Moved) => {
                     // Another claim of this citizen reserved arrears first:
                     // read again and offset what is still open.
@@ -171,6 +204,15 @@ impl App {
         }
         Err(busy())
     }
+}
+
+/// 201 with the refund and its Location.
+fn created(refund: &Refund) -> Response<Body> {
+    let mut response = refund_response(StatusCode::CREATED, refund);
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/tax/refunds/{}", refund.refund_id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// The overpayment `refundable_id` if it may be claimed on `today`.

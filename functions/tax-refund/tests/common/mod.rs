@@ -38,6 +38,16 @@ pub const ACCOUNT_DIGITS: &str = "1102345678901";
 
 impl Harness {
     pub async fn new() -> Self {
+        Self::build(None).await
+    }
+
+    /// The same, with tax-refund's AWS calls going through `faults` (login,
+    /// alert-sms and the test's own reads do not).
+    pub async fn with_faults(faults: &devstack::faults::Faults) -> Self {
+        Self::build(Some(faults)).await
+    }
+
+    async fn build(faults: Option<&devstack::faults::Faults>) -> Self {
         let stack = TestStack::new().await;
         let env = stack.env("tax-refund");
         let sdk = shared::aws::sdk_config(&env).await;
@@ -45,7 +55,8 @@ impl Harness {
             .await
             .expect("login starts on the test stack");
         let auth = || Authenticator::Fixed(login.verifier().clone());
-        let app = tax_refund::App::from_env(&env, &sdk)
+        let app_sdk = faults.map_or_else(|| sdk.clone(), |f| f.wrap(&sdk));
+        let app = tax_refund::App::from_env(&env, &app_sdk)
             .expect("tax-refund starts on the test stack")
             .with_authenticator(auth());
         let sms = alert_sms::App::from_env(&stack.env("alert-sms"), &sdk)
