@@ -382,14 +382,21 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
         let amr = db::list(&family, "amr");
         let auth_time = db::num(&family, "authTime").unwrap_or(now);
         let next = shared::random::token::<32>();
+        // Names this rotation on the used token: when the transaction's answer
+        // is lost and the SDK's retry finds the token used, it was used by us.
+        let rotation = digest(&next);
         let f = |v: bool| aws_sdk_dynamodb::types::AttributeValue::Bool(v);
         let mark_used = Update::builder()
             .table_name(&app.table)
             .set_key(Some(key.clone()))
-            .update_expression("SET used = :true")
+            .update_expression("SET used = :true, rotatedTo = :rotation")
             .condition_expression("attribute_exists(pk) AND used = :false")
             .expression_attribute_values(":true", f(true))
             .expression_attribute_values(":false", f(false))
+            .expression_attribute_values(
+                ":rotation",
+                aws_sdk_dynamodb::types::AttributeValue::S(rotation.clone()),
+            )
             .build()
             .map_err(StoreError::build)?;
         let keep_family = Update::builder()
@@ -426,8 +433,16 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
             codes.first().map(String::as_str),
             codes.get(1).map(String::as_str),
         ) {
-            // Someone else rotated this token first: a reuse.
+            // Used already: by this very rotation (a retried transaction whose
+            // first answer was lost), or by someone else first: a reuse.
             (Some("ConditionalCheckFailed"), _) => {
+                let ours = db::get(app, key.clone())
+                    .await?
+                    .is_some_and(|t| text(&t, "rotatedTo").as_deref() == Some(rotation.as_str()));
+                if ours {
+                    let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+                    return Ok(token_response(app, &account, &amr, auth_time, next));
+                }
                 return Err(reuse(app, &family_id, &user_id).await);
             }
             (_, Some("ConditionalCheckFailed")) => return Err(LoginError::InvalidRefreshToken),

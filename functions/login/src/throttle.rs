@@ -28,17 +28,21 @@ fn key(login_id: &str) -> db::Item {
 /// Reserves one attempt for `login_id`: its number (1-5), or `Locked`.
 pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
     let now = shared::time::now_secs();
+    // Names this reservation: when the answer to the increment is lost and the
+    // SDK's retry is refused, the item tells whether the slot is already ours.
+    let reservation = shared::random::token::<12>();
     let result = app
         .db
         .update_item()
         .table_name(&app.table)
         .set_key(Some(key(login_id)))
         .update_expression(
-            "SET failures = if_not_exists(failures, :zero) + :one, touchedAt = :now, #ttl = :ttl",
+            "SET failures = if_not_exists(failures, :zero) + :one, touchedAt = :now, #ttl = :ttl, reservation = :reservation",
         )
         .condition_expression(
             "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now) \
-             AND (attribute_not_exists(failures) OR failures < :max OR touchedAt < :stale)",
+             AND (attribute_not_exists(failures) OR failures < :max OR touchedAt < :stale) \
+             AND (attribute_not_exists(reservation) OR reservation <> :reservation)",
         )
         .expression_attribute_names("#ttl", "ttl")
         .expression_attribute_values(":zero", n(0))
@@ -47,6 +51,10 @@ pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
         .expression_attribute_values(":max", n(MAX_FAILURES))
         .expression_attribute_values(":stale", n(now - STALE_SECS))
         .expression_attribute_values(":ttl", n(now + 2 * LOCK_SECS))
+        .expression_attribute_values(
+            ":reservation",
+            aws_sdk_dynamodb::types::AttributeValue::S(reservation.clone()),
+        )
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
@@ -58,6 +66,9 @@ pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
             .unwrap_or(1)),
         Err(e) if db::is_condition_failed(&e) => {
             let item = db::get(app, key(login_id)).await?.unwrap_or_default();
+            if db::text(&item, "reservation").as_deref() == Some(reservation.as_str()) {
+                return Ok(num(&item, "failures").unwrap_or(1));
+            }
             // Either locked, or five attempts are being checked right now.
             let retry_after = num(&item, "lockedUntil").map_or(1, |until| until - now);
             Err(LoginError::Locked {

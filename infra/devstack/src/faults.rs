@@ -4,15 +4,18 @@
 //! [`Faults::wrap`] gives an `SdkConfig` whose HTTP client records every call
 //! the SDK makes (one entry per attempt: `dynamodb:TransactWriteItems`,
 //! `s3:PutObject`, `sns:Publish`, `kms:Sign`, ...) and, once [`Faults::arm`]ed,
-//! fails the n-th call from then on, together with the SDK's retries of it, so
-//! the failure reaches the function as it would after the SDK gave up:
+//! fails the n-th call from then on, together with the SDK's retries of it
+//! (except [`Fault::LostFirstAnswer`]), so the failure reaches the function as
+//! it would after the SDK gave up:
 //!
 //! - [`Fault::Throttling`] and [`Fault::ServerError`]: the service's own error
 //!   answer (400 ThrottlingException / 503 SlowDown for S3; 500), the call not
 //!   made;
 //! - [`Fault::Timeout`]: the connection times out before the service sees it;
 //! - [`Fault::LostAnswer`]: the service does the call and the answer is lost
-//!   (a timeout after a write: the case that doubles writes when retried).
+//!   (a timeout after a write: the case that doubles writes when retried), on
+//!   every attempt; [`Fault::LostFirstAnswer`]: on the first attempt only, so
+//!   the SDK's retry meets the first attempt's write.
 //!
 //! The calls still go to the emulator; only the transport is wrapped. A test
 //! runs a flow once to learn its calls ([`Faults::calls`]), then breaks each of
@@ -46,17 +49,21 @@ pub enum Fault {
     ServerError,
     /// The connection times out before the call reaches the service.
     Timeout,
-    /// The call is made; its answer never arrives.
+    /// The call is made; its answer never arrives, for every attempt.
     LostAnswer,
+    /// The first attempt is made and its answer lost; the SDK's retry goes
+    /// through (and meets what the first attempt wrote): the everyday blip.
+    LostFirstAnswer,
 }
 
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 4] = [
+    pub const ALL: [Fault; 5] = [
         Fault::Throttling,
         Fault::ServerError,
         Fault::Timeout,
         Fault::LostAnswer,
+        Fault::LostFirstAnswer,
     ];
 }
 
@@ -154,7 +161,12 @@ impl Faults {
                 None
             }
             None => {
-                armed.failing = Some((operation.to_owned(), ATTEMPTS - 1));
+                let retries = if fault == Fault::LostFirstAnswer {
+                    0
+                } else {
+                    ATTEMPTS - 1
+                };
+                armed.failing = Some((operation.to_owned(), retries));
                 state.fired += 1;
                 Some(fault)
             }
@@ -201,7 +213,7 @@ impl HttpConnector for FaultyConnector {
         let operation = operation(&request);
         match self.faults.decide(&operation) {
             None => self.inner.call(request),
-            Some(Fault::LostAnswer) => {
+            Some(Fault::LostAnswer | Fault::LostFirstAnswer) => {
                 let call = self.inner.call(request);
                 HttpConnectorFuture::new(async move {
                     let _ = call.await;

@@ -18,9 +18,19 @@ pub const PASSWORD: &str = "correct-Horse-battery-7";
 
 impl Harness {
     pub async fn new() -> Self {
+        Self::build(None).await
+    }
+
+    /// The same, with login's AWS calls going through `faults`.
+    pub async fn with_faults(faults: &devstack::faults::Faults) -> Self {
+        Self::build(Some(faults)).await
+    }
+
+    async fn build(faults: Option<&devstack::faults::Faults>) -> Self {
         let stack = TestStack::new().await;
         let env = stack.env("login");
         let sdk = shared::aws::sdk_config(&env).await;
+        let sdk = faults.map_or(sdk.clone(), |f| f.wrap(&sdk));
         let app = login::App::from_env(&env, &sdk)
             .await
             .expect("login starts on the test stack");
