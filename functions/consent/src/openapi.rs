@@ -97,8 +97,9 @@ pub fn operations() -> Vec<Operation> {
         )
         .doc(
             "Look up one document under the consent (the asking official only)",
-            "Logged and texted to the citizen when allowed; refused look-ups are logged too.",
+            "Logged and texted to the citizen when allowed; refused look-ups are logged too. Idempotency-Key is optional here: a retry of an allowed look-up with the same key is answered 204 again and logged once.",
         )
+        .idempotency(Header::Optional)
         .path_param(consent_id.0, consent_id.1)
         .json_body(schema::<AccessBody>)
         .no_content("Allowed and logged")

@@ -8,12 +8,13 @@ use shared::auth::{Principal, Role};
 use shared::events::DomainEvent;
 use shared::events::payloads::{ConsentAccessed, ConsentRequested};
 use shared::http::{ApiError, Invalid, json, json_body};
+use shared::idempotency::Idempotency;
 
 use crate::app::App;
 use crate::payload::{SigningFields, sha256_hex, signing_payload};
 use crate::request::{AccessBody, ConsentRequest, Document, RequestBody, SignatureBody};
 use crate::status::Status;
-use crate::store::{Access, ChangeError, Consent};
+use crate::store::{Access, ChangeError, Consent, Created, Logged, RequestKey};
 use crate::views::{ConsentView, Signed};
 
 /// Scope of the officials who may ask for consent.
@@ -114,17 +115,19 @@ impl App {
         let p = self.auth.authenticate(req).await?;
         p.require_scope(SCOPE_REQUEST)?;
         // A retried request with the same Idempotency-Key asks once (and texts
-        // the citizen once); the header is optional here.
-        if req.headers().contains_key("idempotency-key") {
+        // the citizen once), even when the first one's answer was lost after
+        // the consent was stored; the header is optional here.
+        if req.headers().contains_key(shared::idempotency::HEADER) {
+            let key = Idempotency::key(req)?;
             self.idempotency
-                .run(req, &p.user_id, || self.create_once(req, &p))
+                .run(req, &p.user_id, || self.create_once(req, &p, Some(&key)))
                 .await
         } else {
-            self.create_once(req, &p).await
+            self.create_once(req, &p, None).await
         }
     }
 
-    async fn create_once(&self, req: &Request, p: &Principal) -> Answer {
+    async fn create_once(&self, req: &Request, p: &Principal, key: Option<&str>) -> Answer {
         let Some(agency) = p.agency.clone() else {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -213,17 +216,47 @@ impl App {
             },
         )
         .map_err(ApiError::internal)?;
-        self.consents
-            .create(&consent, &event)
+        let fingerprint = Idempotency::fingerprint(req);
+        let request = key.map(|key| RequestKey {
+            key,
+            fingerprint: &fingerprint,
+        });
+        match self
+            .consents
+            .create(&consent, &event, request, now_ms)
             .await
-            .map_err(ApiError::internal)?;
-        tracing::info!(consent_id = %consent.consent_id, documents = consent.documents.len(), "consent requested");
-        let mut response = self.consent_response(StatusCode::CREATED, &consent);
+            .map_err(ApiError::internal)?
+        {
+            Created::Now => {
+                tracing::info!(consent_id = %consent.consent_id, documents = consent.documents.len(), "consent requested");
+                Ok(self.created(&consent))
+            }
+            // This request, retried after its answer was lost: the consent
+            // it made.
+            Created::Before {
+                consent_id,
+                fingerprint: first,
+            } if first == fingerprint => {
+                let earlier = self
+                    .consents
+                    .get(&consent_id)
+                    .await
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::internal("the consent of a used key is gone"))?;
+                Ok(self.created(&earlier))
+            }
+            Created::Before { .. } => Err(key_reused()),
+        }
+    }
+
+    /// 201 with the consent and its Location.
+    fn created(&self, consent: &Consent) -> Response<Body> {
+        let mut response = self.consent_response(StatusCode::CREATED, consent);
         if let Ok(location) = HeaderValue::from_str(&format!("/v1/consents/{}", consent.consent_id))
         {
             response.headers_mut().insert(header::LOCATION, location);
         }
-        Ok(response)
+        response
     }
 
     async fn list(&self, req: &Request) -> Answer {
@@ -428,10 +461,17 @@ impl App {
     /// An official's look-up of one document: allowed only to the asking
     /// official under a granted, unexpired consent that lists the document.
     /// Allowed ones are logged with their event (the citizen is texted);
-    /// refused ones are logged without.
+    /// refused ones are logged without. With an Idempotency-Key (optional, as
+    /// for a request), a retry of an allowed look-up whose answer was lost is
+    /// answered 204 again (`Idempotent-Replayed: true`) and logged once.
     async fn access(&self, req: &Request, id: &str) -> Answer {
         let p = self.auth.authenticate(req).await?;
         p.require_role(Role::Official)?;
+        let key = if req.headers().contains_key(shared::idempotency::HEADER) {
+            Some(Idempotency::key(req)?)
+        } else {
+            None
+        };
         let consent = self.load(id).await?;
         let body: AccessBody = json_body(req)?;
         let document = Document::parse(&body.document).map_err(|reason| {
@@ -458,6 +498,17 @@ impl App {
             None
         };
         if let Some(reason) = refusal {
+            // A retry of a look-up that was allowed and logged (the consent
+            // since revoked or expired) is that look-up, not a new one.
+            if let Some(key) = &key
+                && let Some(logged) = self
+                    .consents
+                    .looked_up(&consent.consent_id, &p.user_id, key, now_ms)
+                    .await
+                    .map_err(ApiError::internal)?
+            {
+                return replay_look_up(&logged, &access.document);
+            }
             return self.refuse_access(&consent, access, reason, now_ms).await;
         }
         let event = DomainEvent::new(
@@ -471,13 +522,14 @@ impl App {
         .map_err(ApiError::internal)?;
         match self
             .consents
-            .log_access(&consent, &access, now_ms, &event)
+            .log_access(&consent, &access, now_ms, &event, key.as_deref())
             .await
         {
-            Ok(()) => {
+            Ok(Logged::Now) => {
                 tracing::info!(consent_id = %consent.consent_id, document = %access.document, "document looked up");
                 Ok(shared::http::no_content())
             }
+            Ok(Logged::Before { document }) => replay_look_up(&document, &access.document),
             // Revoked (or expired) between the read and the write.
             Err(ChangeError::Changed) => {
                 self.refuse_access(&consent, access, "not-granted", now_ms)
@@ -523,6 +575,30 @@ impl App {
             &self.cursors.page_body(&list, entries, next.as_deref()),
         ))
     }
+}
+
+/// The answer to a look-up whose Idempotency-Key already logged one of
+/// `logged`: 204 again when it is the same document, else 422 (api.md's
+/// `idempotency.key_reused`).
+fn replay_look_up(logged: &str, document: &str) -> Answer {
+    if logged != document {
+        return Err(key_reused());
+    }
+    let mut response = shared::http::no_content();
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+/// 422 `idempotency.key_reused` (api.md, conventions).
+fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency.key_reused",
+        "This Idempotency-Key was already used with a different request.",
+        "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다.",
+    )
 }
 
 /// A consent as api.md shows it, with its status at `now_ms`.

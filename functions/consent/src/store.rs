@@ -10,21 +10,39 @@
 //!   a look-up either precedes it (refused) or follows it (logged and texted).
 //! - `CONSENT#<id>` / `DENIED#<ms>#<uuid>`: a refused look-up (kept for audit,
 //!   not texted, not shown in the citizen's log).
+//! - `CONSENT#<id>` / `LOOKUP#<officialId>#<key>`: the Idempotency-Key of an
+//!   allowed look-up, written in its transaction on the condition that the key
+//!   is new (or older than a day), so a retry of a look-up whose answer was
+//!   lost is recognised instead of logged and texted twice.
+//! - `REQUEST#<officialId>#<key>` / `REQUEST`: the same for a request with an
+//!   Idempotency-Key, naming the consent it made and the request's
+//!   fingerprint: a retry whose first answer was lost after the consent was
+//!   stored answers that consent instead of asking (and texting) again.
 //!
 //! Every change of state is one conditional write on the status and version
 //! read and on `expiresMs` being in the future: of two answers racing
-//! (a signature and a refusal) exactly one is stored.
+//! (a signature and a refusal) exactly one is stored. Each write carries a
+//! random `writeToken`, so that when the SDK retries a write whose answer was
+//! lost and the retry's condition fails on the first attempt's write, the
+//! write is recognised as its own, not as a change by someone else.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use serde::{Deserialize, Serialize};
 use shared::dynamo::{self, Item, StoreError, key, n, s};
-use shared::events::DomainEvent;
+use shared::events::{DomainEvent, OUTBOX_SK};
 
 use crate::status::Status;
 
 /// The longest a list query reads before answering a filtered page.
 const FILTER_READS: usize = 10;
+
+/// How long a look-up's Idempotency-Key is remembered, in seconds (api.md's
+/// window for Idempotency-Key).
+pub const KEY_WINDOW_SECS: i64 = shared::idempotency::WINDOW_SECS;
 
 /// A consent as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +119,43 @@ pub struct Access {
     pub refused: Option<String>,
 }
 
+/// What an allowed look-up's write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logged {
+    /// Logged now, with its event.
+    Now,
+    /// Logged before, by the look-up with the same Idempotency-Key (of
+    /// `document`): this request is a retry of it.
+    Before {
+        /// The document that look-up was of.
+        document: String,
+    },
+}
+
+/// What storing a new consent did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Stored now, with its event.
+    Now,
+    /// The request with the same Idempotency-Key stored consent
+    /// `consent_id` before (from a request of fingerprint `fingerprint`).
+    Before {
+        /// The consent that request made.
+        consent_id: String,
+        /// Its request's fingerprint ([`shared::idempotency::Idempotency::fingerprint`]).
+        fingerprint: String,
+    },
+}
+
+/// The Idempotency-Key of a request and the request's fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestKey<'a> {
+    /// The key.
+    pub key: &'a str,
+    /// The request's fingerprint.
+    pub fingerprint: &'a str,
+}
+
 /// Why a conditional change did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -121,6 +176,24 @@ pub struct Consents {
 
 fn consent_key(id: &str) -> Item {
     key(format!("CONSENT#{id}"), "CONSENT")
+}
+
+fn look_up_key(consent_id: &str, official_id: &str, key: &str) -> Item {
+    dynamo::key(
+        format!("CONSENT#{consent_id}"),
+        format!("LOOKUP#{official_id}#{key}"),
+    )
+}
+
+fn request_key(official_id: &str, key: &str) -> Item {
+    dynamo::key(format!("REQUEST#{official_id}#{key}"), "REQUEST")
+}
+
+fn text(item: &Item, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn position(ms: i64, id: &str) -> String {
@@ -152,8 +225,16 @@ impl Consents {
         Ok(item)
     }
 
-    /// Stores a new consent with its `consent.requested` event.
-    pub async fn create(&self, c: &Consent, event: &DomainEvent) -> Result<(), StoreError> {
+    /// Stores a new consent with its `consent.requested` event; with the
+    /// request's Idempotency-Key, only if no consent was asked with that key
+    /// by the same official in the last day (else [`Created::Before`]).
+    pub async fn create(
+        &self,
+        c: &Consent,
+        event: &DomainEvent,
+        request: Option<RequestKey<'_>>,
+        now_ms: i64,
+    ) -> Result<Created, StoreError> {
         let put = build(
             Put::builder()
                 .table_name(&self.table)
@@ -162,14 +243,36 @@ impl Consents {
                 .build(),
         )?;
         let outbox = build(event.outbox_put(&self.table))?;
-        self.db
+        let mut write = self
+            .db
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(outbox)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+            .transact_items(outbox);
+        if let Some(request) = request {
+            let mut marker = request_key(&c.official_id, request.key);
+            marker.insert("consentId".into(), s(&c.consent_id));
+            marker.insert("fingerprint".into(), s(request.fingerprint));
+            write = write.transact_items(self.marker_put(marker, now_ms)?);
+        }
+        let e = match write.send().await {
+            Ok(_) => return Ok(Created::Now),
+            Err(e) if dynamo::cancellation_reasons(&e).is_some() => e,
+            Err(e) => return Err(StoreError::sdk(e)),
+        };
+        if self.has_event(event).await? {
+            return Ok(Created::Now);
+        }
+        if let Some(request) = request
+            && let Some(marker) = self
+                .marker(request_key(&c.official_id, request.key), now_ms)
+                .await?
+        {
+            return Ok(Created::Before {
+                consent_id: text(&marker, "consentId"),
+                fingerprint: text(&marker, "fingerprint"),
+            });
+        }
+        Err(StoreError::sdk(e))
     }
 
     /// The consent `id` (strongly consistent).
@@ -185,34 +288,55 @@ impl Consents {
         next: &Consent,
         now_ms: i64,
     ) -> Result<(), ChangeError> {
+        let token = shared::random::token::<16>();
+        let mut item = self.item(next)?;
+        item.insert("writeToken".into(), s(&token));
         let result = self
             .db
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.item(next)?))
+            .set_item(Some(item))
             .condition_expression("#status = :from AND version = :v AND expiresMs > :now")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":from", s(current.status.as_str()))
             .expression_attribute_values(":v", n(current.version))
             .expression_attribute_values(":now", n(now_ms))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if dynamo::is_condition_failed(&e) => Err(ChangeError::Changed),
-            Err(e) => Err(ChangeError::Store(StoreError::sdk(e))),
+            Err(e) => match e.as_service_error() {
+                // The item already carries this very write: the SDK retried
+                // it after the answer to the attempt that made it was lost.
+                Some(PutItemError::ConditionalCheckFailedException(failed))
+                    if failed
+                        .item()
+                        .and_then(|item| item.get("writeToken"))
+                        .and_then(|v| v.as_s().ok())
+                        == Some(&token) =>
+                {
+                    Ok(())
+                }
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Err(ChangeError::Changed),
+                _ => Err(ChangeError::Store(StoreError::sdk(e))),
+            },
         }
     }
 
     /// Logs an allowed look-up with its event, if the consent is still
-    /// granted and unexpired at `now_ms` (else [`ChangeError::Changed`]).
+    /// granted and unexpired at `now_ms` (else [`ChangeError::Changed`]) and,
+    /// when the official sent an Idempotency-Key `key`, if no look-up of
+    /// theirs with that key was logged in the last day (else
+    /// [`Logged::Before`]).
     pub async fn log_access(
         &self,
         consent: &Consent,
         access: &Access,
         now_ms: i64,
         event: &DomainEvent,
-    ) -> Result<(), ChangeError> {
+        key: Option<&str>,
+    ) -> Result<Logged, ChangeError> {
         let check = build(
             ConditionCheck::builder()
                 .table_name(&self.table)
@@ -230,21 +354,112 @@ impl Consents {
                 .build(),
         )?;
         let outbox = build(event.outbox_put(&self.table))?;
-        let result = self
+        let mut write = self
             .db
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(check).build())
             .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(outbox)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match dynamo::cancellation_reasons(&e) {
-                Some(_) => Err(ChangeError::Changed),
-                None => Err(ChangeError::Store(StoreError::sdk(e))),
-            },
+            .transact_items(outbox);
+        if let Some(key) = key {
+            let mut marker = look_up_key(&consent.consent_id, &access.official_id, key);
+            marker.insert("document".into(), s(&access.document));
+            write = write.transact_items(self.marker_put(marker, now_ms)?);
         }
+        let result = write.send().await;
+        let reasons = match result {
+            Ok(_) => return Ok(Logged::Now),
+            Err(e) => match dynamo::cancellation_reasons(&e) {
+                Some(reasons) => reasons,
+                None => return Err(ChangeError::Store(StoreError::sdk(e))),
+            },
+        };
+        if self.has_event(event).await? {
+            return Ok(Logged::Now);
+        }
+        if let Some(key) = key
+            && let Some(document) = self
+                .looked_up(&consent.consent_id, &access.official_id, key, now_ms)
+                .await?
+        {
+            return Ok(Logged::Before { document });
+        }
+        // What is left to fail a condition is the consent's check.
+        if reasons.iter().any(|r| r == "ConditionalCheckFailed") {
+            Err(ChangeError::Changed)
+        } else {
+            Err(ChangeError::Store(StoreError(format!(
+                "look-up cancelled: {reasons:?}"
+            ))))
+        }
+    }
+
+    /// The document of the look-up `official_id` logged under `consent_id`
+    /// with Idempotency-Key `key` in the day before `now_ms`, if any.
+    pub async fn looked_up(
+        &self,
+        consent_id: &str,
+        official_id: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let marker = self
+            .marker(look_up_key(consent_id, official_id, key), now_ms)
+            .await?;
+        Ok(marker.map(|m| text(&m, "document")))
+    }
+
+    /// The transaction's put of `marker` (the item of an Idempotency-Key),
+    /// on the condition that the key was not used in the day before `now_ms`.
+    fn marker_put(&self, mut marker: Item, now_ms: i64) -> Result<TransactWriteItem, StoreError> {
+        let now = now_ms.div_euclid(1000);
+        marker.insert("createdAt".into(), n(now));
+        marker.insert("ttl".into(), n(now + KEY_WINDOW_SECS + 3600));
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(marker))
+                .condition_expression("attribute_not_exists(pk) OR createdAt < :windowStart")
+                .expression_attribute_values(":windowStart", n(now - KEY_WINDOW_SECS))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The item of an Idempotency-Key at `key`, if it was used in the day
+    /// before `now_ms`.
+    async fn marker(&self, key: Item, now_ms: i64) -> Result<Option<Item>, StoreError> {
+        let Some(item) = self.read(key).await? else {
+            return Ok(None);
+        };
+        let created = item
+            .get("createdAt")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(i64::MIN);
+        Ok((created >= now_ms.div_euclid(1000) - KEY_WINDOW_SECS).then_some(item))
+    }
+
+    /// Whether `event` is in the outbox. Its id is new to the request that
+    /// made it, so when a transaction carrying it was cancelled and it is
+    /// there all the same, the SDK retried the transaction after the answer
+    /// to the attempt that wrote it was lost: the write is this request's.
+    async fn has_event(&self, event: &DomainEvent) -> Result<bool, StoreError> {
+        let key = dynamo::key(format!("EVENT#{}", event.event_id), OUTBOX_SK);
+        Ok(self.read(key).await?.is_some())
+    }
+
+    /// The item at `key`, strongly consistent.
+    async fn read(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(out.item)
     }
 
     /// Logs a refused look-up (no event: the citizen is not texted).

@@ -2,11 +2,15 @@
 //! citizens and officials provisioned and signed in through the real `login`
 //! App (citizens register a P-256 device key with login and sign in with it,
 //! as on the phone), and `alert-sms` in-process fed from its real queue, so
-//! the texts the events cause land in the emulator's SMS log.
+//! the texts the events cause land in the emulator's SMS log. With
+//! [`Harness::with_faults`] only consent's own AWS calls go through the
+//! fault switchboard; login, alert-sms and the test's reads do not.
 #![allow(dead_code)]
 
+use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
 use devstack::TestStack;
+use devstack::faults::Faults;
 pub use devstack::reply::Reply;
 use devstack::sqs_source::SqsSource;
 pub use devstack::users::{self, User};
@@ -22,10 +26,21 @@ pub struct Harness {
     pub login: login::App,
     pub sms: alert_sms::App,
     pub texts: SqsSource,
+    /// The plain SDK configuration (for the test's own reads).
+    pub sdk: SdkConfig,
 }
 
 impl Harness {
     pub async fn new() -> Self {
+        Self::build(SdkConfig::clone).await
+    }
+
+    /// The same, with consent's AWS calls going through `faults`.
+    pub async fn with_faults(faults: &Faults) -> Self {
+        Self::build(|sdk| faults.wrap(sdk)).await
+    }
+
+    async fn build(app_sdk: impl FnOnce(&SdkConfig) -> SdkConfig) -> Self {
         let stack = TestStack::new().await;
         let env = stack.env("consent");
         let sdk = shared::aws::sdk_config(&env).await;
@@ -33,7 +48,7 @@ impl Harness {
             .await
             .expect("login starts on the test stack");
         let auth = || Authenticator::Fixed(login.verifier().clone());
-        let app = consent::App::from_env(&env, &sdk)
+        let app = consent::App::from_env(&env, &app_sdk(&sdk))
             .await
             .expect("consent starts on the test stack")
             .with_authenticator(auth());
@@ -47,6 +62,7 @@ impl Harness {
             login,
             sms,
             texts,
+            sdk,
         }
     }
 
