@@ -9,8 +9,13 @@
 //!
 //! Records live in the calling function's own table (`pk = IDEMP#<scope>#<key>`),
 //! so no function needs access to another's table. Error responses are not
-//! stored: the lock is released and a retry runs again, which is safe because a
-//! failed request wrote nothing.
+//! stored: the lock is released and a retry runs again. A failed request may
+//! still have written (a write whose answer was lost: the SDK reports a timeout
+//! after DynamoDB applied it), so the work itself must recognise its own earlier
+//! write when it runs again: a refund keeps its claim's key, a consent request
+//! and a look-up keep a per-key item (see each function's `tests/faults.rs`).
+//! Each record also carries an owner token, so that the SDK's retry of the
+//! lock's own write, or of the replay record's, is known for what it is.
 
 use std::future::Future;
 
