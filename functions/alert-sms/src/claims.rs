@@ -4,15 +4,24 @@
 //! the same way (`PUBLISH#<eventId>` / `PUBLISH`).
 //!
 //! The claim is taken `sending`, becomes `sent` (with the SNS message id) once
-//! SNS accepted the text, or is given back when the publish failed, so that a
+//! SNS accepted the text, or is given back when SNS refused it, so that a
 //! redelivery can try again. A claim found taken means the event was texted (or
 //! is being texted) already: the duplicate sends nothing. If the process dies
 //! between claim and publish, the claim stays `sending` and the event is not
 //! texted again: at most once is the promise, and a doubled security notice is
-//! worse than the rare lost one. Neither the number nor the text is stored.
+//! worse than the rare lost one. For the same reason a publish SNS never
+//! answered (a timeout, a lost connection: it may have gone out) is not tried
+//! again: the claim becomes `unconfirmed` and stays. Neither the number nor the
+//! text is stored.
+//!
+//! A claim whose write's answer was lost is recognised by its random
+//! `claimId`: the SDK's retry that meets it takes it as its own, and a failed
+//! take gives back the claim if it was written after all.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 
 pub use crate::db::StoreError;
@@ -34,7 +43,7 @@ pub struct Claim {
     pub event_type: String,
     /// Whom the text is for.
     pub user_id: String,
-    /// `sending` or `sent`.
+    /// `sending`, `sent` or `unconfirmed`.
     pub status: String,
     /// Random: only the taker of a claim may give it back.
     pub claim_id: String,
@@ -108,13 +117,46 @@ impl Claims {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(Some(claim.claim_id)),
+            // Ours: the SDK retried a write whose first answer was lost, and
+            // the retry met it.
+            Err(e) if is_condition_failed(&e) && holder(&e) == Some(&claim.claim_id) => {
+                Ok(Some(claim.claim_id))
+            }
             Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(StoreError::sdk(e)),
+            Err(e) => {
+                // The write may have happened with its answer lost: give the
+                // claim back if it is ours, or the redelivery would find it
+                // taken and the event would never be sent.
+                if let Err(release) = self.release(event_id, &claim.claim_id).await {
+                    tracing::error!(event_id, error = %release, "a claim whose write failed could not be given back: this event will not be sent");
+                }
+                Err(StoreError::sdk(e))
+            }
         }
+    }
+
+    /// Records that SNS gave no answer to the publish of the claim's message
+    /// (a timeout, a lost connection): it may have been sent, so it never is
+    /// again (the claim is kept), and the record says why.
+    pub async fn unconfirmed(&self, event_id: &str, claim_id: &str) -> Result<(), StoreError> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(event_id).into()))
+            .update_expression("SET #status = :unconfirmed")
+            .condition_expression("claimId = :claim")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":unconfirmed", AttributeValue::S("unconfirmed".into()))
+            .expression_attribute_values(":claim", AttributeValue::S(claim_id.into()))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
     }
 
     /// Records that SNS accepted the text.
@@ -179,5 +221,18 @@ impl Claims {
             .map(serde_dynamo::from_item)
             .transpose()
             .map_err(StoreError::item)
+    }
+}
+
+/// The `claimId` of the claim a conditional put met (returned with the
+/// failure).
+pub(crate) fn holder<R>(e: &SdkError<PutItemError, R>) -> Option<&String> {
+    match e.as_service_error() {
+        Some(PutItemError::ConditionalCheckFailedException(c)) => c
+            .item
+            .as_ref()
+            .and_then(|item| item.get("claimId"))
+            .and_then(|v| v.as_s().ok()),
+        _ => None,
     }
 }

@@ -16,11 +16,13 @@
 //!    message. Regions are planned in parallel, pages one after the other.
 //! 3. *batch*: each recipient is claimed by a conditional write per alert and
 //!    citizen (`DELIVERY#<alertId>#<userId>`), texted, and the claim marked
-//!    `sent` or `failed`; the batch's totals are added to the alert's `sent`
-//!    and `failed` counters from a tally per batch, so a batch delivered twice
-//!    never counts twice. A batch with failures is reported to SQS and comes
-//!    back; its retry texts only the failed recipients (the sent ones are
-//!    claimed), and a success moves them from `failed` to `sent`.
+//!    `sent` or `failed` (or `unconfirmed` when SNS never answered: perhaps
+//!    sent, counted failed, never sent again); the batch's totals are added to
+//!    the alert's `sent` and `failed` counters from a tally per batch of whom
+//!    it counted, so a batch delivered twice never counts anyone twice. A
+//!    batch with failures is reported to SQS and comes back; its retry texts
+//!    only the failed recipients (the sent ones are claimed), and a success
+//!    moves them from `failed` to `sent`.
 //!
 //! Every plan and batch step first reads the alert: once it is cancelled, the
 //! remaining steps end without texting. `alert.cancelled` publishes the CAP
@@ -43,7 +45,7 @@ use crate::claims::Claims;
 use crate::db::{self, StoreError, n};
 use crate::phones::Phones;
 use crate::publication;
-use crate::sns::Sender;
+use crate::sns::{SendError, Sender};
 use crate::store::Alerts;
 use crate::subscriptions::Subscriptions;
 
@@ -153,7 +155,9 @@ impl Delivery {
         }
     }
 
-    /// Publishes once per event (the claim), giving the claim back on failure.
+    /// Publishes once per event (the claim), giving the claim back when SNS
+    /// refused the message; one SNS never answered is not published again (at
+    /// most once: the claim stays, `unconfirmed`).
     async fn publish_once(
         &self,
         event: &DomainEvent,
@@ -193,11 +197,20 @@ impl Delivery {
                 tracing::info!(alert_id = %alert.alert_id, msg_type = %message.attributes.msg_type, "alert published");
                 Ok(())
             }
-            Err(code) => {
+            Err(SendError::Refused(code)) => {
                 if let Err(e) = self.publications.release(&event.event_id, &claim).await {
                     tracing::error!(event_id = %event.event_id, error = %e, "publication claim not given back");
                 }
                 Err(Outcome::Retry(format!("sns publish failed: {code}")))
+            }
+            Err(SendError::Unknown(reason)) => {
+                // Perhaps published: never again (the claim stays), and the
+                // delivery to citizens goes on.
+                tracing::error!(alert_id = %alert.alert_id, event_id = %event.event_id, reason, "sns did not answer: the alert may or may not be on the topic, and is not published again");
+                if let Err(e) = self.publications.unconfirmed(&event.event_id, &claim).await {
+                    tracing::warn!(event_id = %event.event_id, error = %e, "publication claim not marked unconfirmed");
+                }
+                Ok(())
             }
         }
     }

@@ -13,9 +13,11 @@
 //! 3. the event is claimed ([`claims`]); a claim already taken means this is a
 //!    duplicate delivery, and nothing is sent;
 //! 4. the text is published to the number (SMSType `Transactional`). If SNS
-//!    fails, the claim is given back and only this message is reported as failed
-//!    (`ReportBatchItemFailures`), so SQS redelivers it alone; after a few
-//!    receives it goes to the dead-letter queue.
+//!    refuses it, the claim is given back and only this message is reported as
+//!    failed (`ReportBatchItemFailures`), so SQS redelivers it alone; after a
+//!    few receives it goes to the dead-letter queue. If SNS never answers (the
+//!    text may have gone out), the claim is kept, marked `unconfirmed`, and the
+//!    text is not sent again ([`sns`], [`claims`]).
 //!
 //! **Alerts.** The alert routes of api.md ([`routes`]): officials write alerts
 //! ([`alerts`], [`store`]) that a second official approves; citizens subscribe
@@ -63,7 +65,7 @@ use tracing::Instrument;
 use crate::claims::Claims;
 use crate::delivery::Delivery;
 use crate::phones::Phones;
-use crate::sns::Sender;
+use crate::sns::{SendError, Sender};
 use crate::store::Alerts;
 use crate::subscriptions::Subscriptions;
 
@@ -78,6 +80,9 @@ pub enum Outcome {
     Dropped(&'static str),
     /// Not texted this time; reported to SQS so the message comes back.
     Retry(String),
+    /// Handed to SNS, which never answered: perhaps sent, and never sent
+    /// again (at most once; the claim says `unconfirmed`).
+    Unconfirmed,
 }
 
 /// The outcome of every message of a batch, in order.
@@ -169,7 +174,7 @@ impl App {
     /// Builds the app from its parts.
     pub fn new(sdk: &SdkConfig, names: Names, auth: Authenticator) -> Self {
         let db = aws_sdk_dynamodb::Client::new(sdk);
-        let sender = Sender::new(aws_sdk_sns::Client::new(sdk));
+        let sender = Sender::new(sdk);
         let phones = Phones::new(db.clone(), names.login_table.clone());
         let alerts = Alerts::new(db.clone(), names.table.clone());
         let subscriptions = Subscriptions::new(db.clone(), names.table.clone());
@@ -347,6 +352,7 @@ impl App {
             Outcome::Duplicate => ("duplicate", ""),
             Outcome::Dropped(reason) => ("dropped", *reason),
             Outcome::Retry(reason) => ("retry", reason.as_str()),
+            Outcome::Unconfirmed => ("unconfirmed", "sns did not answer"),
         };
         let fields = (message_id, event.event_id.as_str(), event.kind.as_str());
         if matches!(outcome, Outcome::Sent | Outcome::Duplicate) {
@@ -405,7 +411,7 @@ impl App {
                 tracing::debug!(event_id = %event.event_id, to = %phone.masked(), "texted");
                 Outcome::Sent
             }
-            Err(code) => {
+            Err(SendError::Refused(code)) => {
                 if let Err(e) = self.claims.release(&event.event_id, &claim).await {
                     tracing::error!(
                         event_id = %event.event_id,
@@ -414,6 +420,14 @@ impl App {
                     );
                 }
                 Outcome::Retry(format!("sns publish failed: {code}"))
+            }
+            Err(SendError::Unknown(reason)) => {
+                // Perhaps texted: never again (the claim stays).
+                tracing::error!(event_id = %event.event_id, reason, "sns did not answer: the text may or may not have been sent, and is not sent again");
+                if let Err(e) = self.claims.unconfirmed(&event.event_id, &claim).await {
+                    tracing::warn!(event_id = %event.event_id, error = %e, "claim not marked unconfirmed");
+                }
+                Outcome::Unconfirmed
             }
         }
     }

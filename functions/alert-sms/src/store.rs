@@ -290,12 +290,18 @@ impl Alerts {
                 now + INDEX_TTL_SECS,
             )?);
         }
-        self.commit(alert, items).await?;
         let mut issued = alert.clone();
         issued.status = Status::Issued;
         issued.approved_by = Some(approver.to_owned());
         issued.issued_at = Some(now);
         issued.version += 1;
+        self.commit(alert, items, |current| {
+            current.status == Status::Issued
+                && current.version == issued.version
+                && current.approved_by == issued.approved_by
+                && current.issued_at == issued.issued_at
+        })
+        .await?;
         Ok(issued)
     }
 
@@ -355,21 +361,31 @@ impl Alerts {
                 suffix(alert.created_at),
             )?);
         }
-        self.commit(alert, items).await?;
         let mut cancelled = alert.clone();
         cancelled.status = Status::Cancelled;
         cancelled.cancelled_by = Some(by.to_owned());
         cancelled.cancelled_at = Some(now);
         cancelled.version += 1;
+        self.commit(alert, items, |current| {
+            current.status == Status::Cancelled
+                && current.version == cancelled.version
+                && current.cancelled_by == cancelled.cancelled_by
+                && current.cancelled_at == cancelled.cancelled_at
+        })
+        .await?;
         Ok(cancelled)
     }
 
     /// Runs a change of `alert`; a failed condition on the alert is told apart
-    /// (it changed: stale, or another status) by reading it again.
+    /// (it changed: stale, or another status) by reading it again. The change
+    /// found made already, as `made` tells (this very change: the SDK retried a
+    /// transaction whose first answer was lost, and the retry met its write),
+    /// is a success, not a conflict with itself.
     async fn commit(
         &self,
         alert: &Alert,
         items: Vec<TransactWriteItem>,
+        made: impl Fn(&Alert) -> bool,
     ) -> Result<(), ChangeError> {
         let result = self
             .db
@@ -388,6 +404,7 @@ impl Alerts {
             // Someone else changed it first (or is changing it right now).
             return match self.get(&alert.alert_id).await? {
                 None => Err(ChangeError::NotFound),
+                Some(now) if made(&now) => Ok(()),
                 Some(now) if now.version != alert.version => Err(ChangeError::Stale(now.version)),
                 Some(now) if conflict => Err(ChangeError::Stale(now.version)),
                 Some(now) => Err(ChangeError::InvalidTransition(now.status)),

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Citizen, Harness, Official};
+use common::{Citizen, Harness, Official, Subscriber};
 use serde_json::{Value, json};
 
 fn flood(regions: &[&str]) -> Value {
@@ -17,84 +17,6 @@ fn flood(regions: &[&str]) -> Value {
         "headline": "호우경보",
         "message": "오늘 밤 시간당 50mm 이상의 비가 예상됩니다. 하천변 산책로 이용을 자제하세요.",
     })
-}
-
-/// An SQS queue subscribed to the `alerts` topic with `filter` (message
-/// attributes), raw delivery: what an outside subscriber receives.
-struct Subscriber {
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl Subscriber {
-    async fn new(h: &Harness, filter: Value) -> Self {
-        let sqs = aws_sdk_sqs::Client::new(&h.sdk);
-        let name = format!("alerts-sub-{}", shared::random::token::<6>().to_lowercase());
-        let url = sqs
-            .create_queue()
-            .queue_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        let topic = h
-            .stack
-            .env("alert-sms")
-            .require("ALERTS_TOPIC_ARN")
-            .unwrap();
-        aws_sdk_sns::Client::new(&h.sdk)
-            .subscribe()
-            .topic_arn(topic)
-            .protocol("sqs")
-            .endpoint(arn)
-            .attributes("RawMessageDelivery", "true")
-            .attributes("FilterPolicy", filter.to_string())
-            .send()
-            .await
-            .unwrap();
-        Self { sqs, url }
-    }
-
-    /// Every message waiting, as JSON bodies.
-    async fn received(&self) -> Vec<Value> {
-        let mut all = Vec::new();
-        loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .unwrap();
-            let messages = out.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return all;
-            }
-            for m in messages {
-                all.push(serde_json::from_str(m.body.as_deref().unwrap()).unwrap());
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.url)
-                    .receipt_handle(m.receipt_handle.unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-    }
 }
 
 async fn two_officials(h: &Harness) -> (Official, Official) {

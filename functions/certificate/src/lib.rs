@@ -46,7 +46,7 @@ use shared::jwks::Authenticator;
 use crate::documents::{Content, Issue, Kind, VALIDITY_DAYS};
 use crate::issue_number::IssueNumber;
 use crate::registers::{Pnu, Query};
-use crate::store::{Channel, InsertError, Record, Status};
+use crate::store::{Channel, InsertError, Record, RequestKey, Status};
 use crate::views::{
     Buildings, CertificateEntry, CertificateStatus, CertificateView, Check, NumberVerification,
     PdfVerification, Reason,
@@ -289,31 +289,76 @@ impl App {
         let principal = self.citizen(req).await?;
         // The key is checked before the body, so a missing key is reported even
         // for a bad body; the whole request then runs at most once per key.
-        Idempotency::key(req)?;
+        let key = RequestKey {
+            owner_id: principal.user_id.clone(),
+            key: Idempotency::key(req)?,
+            fingerprint: Idempotency::fingerprint(req),
+        };
         self.idempotency
-            .run(req, &principal.user_id, || self.issue_once(req, &principal))
+            .run(req, &principal.user_id, || self.issue_once(req, &key))
             .await
     }
 
     async fn issue_once(
         &self,
         req: &Request,
-        principal: &Principal,
+        key: &RequestKey,
     ) -> Result<Response<Body>, ApiError> {
+        // An earlier attempt of this request may have issued the certificate
+        // and lost its answer (the idempotency record was then given back):
+        // answer with that one instead of issuing a second.
+        let earlier = store::issued_for(&self.db, &self.names.table, key, shared::time::now_secs())
+            .await
+            .map_err(internal)?;
+        if let Some(earlier) = earlier {
+            return self.issued_before(key, &earlier).await;
+        }
         let body: IssueBody = json_body(req)?;
         let now = self.now();
         let request = IssueRequest::parse(&body.kind, body.pnu.as_deref(), body.year, now)?;
-        let content = self.content(&request, &principal.user_id).await?;
-        let record = self
-            .issue_content(&content, &principal.user_id, now)
-            .await?;
-        let mut response = json(StatusCode::CREATED, &self.metadata(&record, true).await?);
+        let content = self.content(&request, &key.owner_id).await?;
+        let record = match self.issue_content(&content, key, now).await? {
+            Ok(record) => record,
+            Err(earlier) => return self.issued_before(key, &earlier).await,
+        };
+        self.created(&record).await
+    }
+
+    /// 201 with the certificate and its Location.
+    async fn created(&self, record: &Record) -> Result<Response<Body>, ApiError> {
+        let mut response = json(StatusCode::CREATED, &self.metadata(record, true).await?);
         if let Ok(location) =
             HeaderValue::from_str(&format!("/v1/certificates/{}", record.issue_number))
         {
             response.headers_mut().insert(header::LOCATION, location);
         }
         Ok(response)
+    }
+
+    /// The answer to a request whose key already issued `earlier`: that
+    /// certificate for the same request, 422 for another under the same key.
+    async fn issued_before(
+        &self,
+        key: &RequestKey,
+        earlier: &store::Earlier,
+    ) -> Result<Response<Body>, ApiError> {
+        if earlier.fingerprint != key.fingerprint {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency.key_reused",
+                "This Idempotency-Key was already used with a different request.",
+                "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다.",
+            ));
+        }
+        let record = store::get(&self.db, &self.names.table, &earlier.issue_number)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| internal("the certificate of an issue request's key is missing"))?;
+        tracing::info!(
+            issue_number = %record.issue_number,
+            "issue retried after its answer was lost: the certificate it issued"
+        );
+        self.created(&record).await
     }
 
     async fn content(&self, request: &IssueRequest, user_id: &str) -> Result<Content, ApiError> {
@@ -356,13 +401,15 @@ impl App {
     }
 
     /// Renders, stores and records one certificate (a fresh number is drawn in
-    /// the unlikely event that the first is taken).
+    /// the unlikely event that the first is taken); `Err` inside when the
+    /// request's key turns out to have issued one already.
     async fn issue_content(
         &self,
         content: &Content,
-        owner_id: &str,
+        key: &RequestKey,
         now: DateTime<FixedOffset>,
-    ) -> Result<Record, ApiError> {
+    ) -> Result<Result<Record, store::Earlier>, ApiError> {
+        let owner_id = key.owner_id.as_str();
         for _ in 0..3 {
             let number = IssueNumber::generate().to_string();
             let issue = Issue {
@@ -408,9 +455,10 @@ impl App {
                 status: Status::Issued,
                 revoked_at: None,
             };
-            match store::insert(&self.db, &self.names.table, &record).await {
-                Ok(()) => return Ok(record),
+            match store::insert(&self.db, &self.names.table, &record, key).await {
+                Ok(()) => return Ok(Ok(record)),
                 Err(InsertError::Taken) => continue,
+                Err(InsertError::Issued(earlier)) => return Ok(Err(earlier)),
                 Err(InsertError::Store(e)) => return Err(internal(e)),
             }
         }

@@ -4,12 +4,19 @@
 //!   SHA-256 of the PDF, object key, status);
 //! - `OWNER#<userId>` / `CERT#<issuedAt>#<issueNumber>`: the owner's list entry
 //!   (a copy of the record's public fields, newest first when queried backwards);
-//! - `CERT#<issueNumber>` / `CHECK#<checkedAt>#<random>`: one verification.
+//! - `CERT#<issueNumber>` / `CHECK#<checkedAt>#<random>`: one verification;
+//! - `ISSUE#<userId>#<Idempotency-Key>` / `ISSUE`: which certificate the issue
+//!   request with that key made (and its fingerprint), for the idempotency
+//!   window.
 //!
-//! The record and the list entry are written and revoked together in one
-//! transaction, with the event that reports it (the outbox item of
+//! The record, the list entry and the request's key are written together in
+//! one transaction, with the event that reports it (the outbox item of
 //! `shared::events`), so the list never shows a state the record does not have
-//! and every issue and revocation is reported exactly once.
+//! and every issue and revocation is reported exactly once. The key item is what
+//! makes a retried issue find its certificate when the answer to the
+//! transaction was lost (the write happened, the client got a 5xx and retried:
+//! the idempotency record was given back, so only this tells that the request
+//! already issued one).
 //! Records stay for [`RETENTION_SECS`] so that expired certificates answer
 //! `expired`, not `unknown`.
 
@@ -179,14 +186,87 @@ pub enum InsertError {
     /// The issue number is taken (draw another).
     #[error("issue number taken")]
     Taken,
+    /// The request's key already issued a certificate (an earlier attempt of
+    /// the same request, whose answer was lost).
+    #[error("this request already issued certificate {}", .0.issue_number)]
+    Issued(Earlier),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Stores a new record, its list entry and its `certificate.issued` event,
-/// atomically; fails with [`InsertError::Taken`] if the number exists.
-pub async fn insert(db: &Client, table: &str, r: &Record) -> Result<(), InsertError> {
+/// The issue request a certificate is stored for: who sent it, its
+/// Idempotency-Key and its fingerprint (`shared::idempotency::Idempotency::fingerprint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    /// The citizen.
+    pub owner_id: String,
+    /// The Idempotency-Key.
+    pub key: String,
+    /// Method, path and body, hashed.
+    pub fingerprint: String,
+}
+
+impl RequestKey {
+    fn item_key(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (
+                "pk".to_owned(),
+                s(&format!("ISSUE#{}#{}", self.owner_id, self.key)),
+            ),
+            ("sk".to_owned(), s("ISSUE")),
+        ])
+    }
+}
+
+/// A certificate an earlier attempt of a request issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Earlier {
+    /// Its issue number.
+    pub issue_number: String,
+    /// The fingerprint of the request that issued it.
+    pub fingerprint: String,
+}
+
+/// The certificate the request with `request`'s key issued within the
+/// idempotency window before `now`, if any.
+pub async fn issued_for(
+    db: &Client,
+    table: &str,
+    request: &RequestKey,
+    now: i64,
+) -> Result<Option<Earlier>, StoreError> {
+    let out = db
+        .get_item()
+        .table_name(table)
+        .set_key(Some(request.item_key()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let Some(item) = out.item else {
+        return Ok(None);
+    };
+    // TTL deletes late: an expired key names nothing.
+    if item_n::<i64>(&item, "createdAt")? < now - shared::idempotency::WINDOW_SECS {
+        return Ok(None);
+    }
+    Ok(Some(Earlier {
+        issue_number: item_s(&item, "issueNumber")?,
+        fingerprint: item_s(&item, "fingerprint")?,
+    }))
+}
+
+/// Stores a new record, its list entry, the key of the `request` that issued
+/// it and its `certificate.issued` event, atomically; fails with
+/// [`InsertError::Taken`] if the number exists, and with
+/// [`InsertError::Issued`] if the request's key already issued one.
+pub async fn insert(
+    db: &Client,
+    table: &str,
+    r: &Record,
+    request: &RequestKey,
+) -> Result<(), InsertError> {
     let issued = CertificateIssued {
         issue_number: r.issue_number.clone(),
         kind: r.kind.as_str().to_owned(),
@@ -206,6 +286,15 @@ pub async fn insert(db: &Client, table: &str, r: &Record) -> Result<(), InsertEr
     meta.insert("objectKey".into(), s(&r.object_key));
     entry.insert("pk".into(), s(&format!("OWNER#{}", r.owner_id)));
     entry.insert("sk".into(), s(&r.list_sk()));
+    let now = shared::time::now_secs();
+    let mut key_item = request.item_key();
+    key_item.insert("issueNumber".into(), s(&r.issue_number));
+    key_item.insert("fingerprint".into(), s(&request.fingerprint));
+    key_item.insert("createdAt".into(), n(now));
+    key_item.insert(
+        "ttl".into(),
+        n(now + shared::idempotency::WINDOW_SECS + 3600),
+    );
     let result = db
         .transact_write_items()
         .transact_items(
@@ -232,11 +321,33 @@ pub async fn insert(db: &Client, table: &str, r: &Record) -> Result<(), InsertEr
                 .build(),
         )
         .transact_items(event)
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(table)
+                        .set_item(Some(key_item))
+                        .condition_expression(
+                            "attribute_not_exists(pk) OR createdAt < :windowStart",
+                        )
+                        .expression_attribute_values(
+                            ":windowStart",
+                            n(now - shared::idempotency::WINDOW_SECS),
+                        )
+                        .build()
+                        .map_err(|e| StoreError::Data(e.to_string()))?,
+                )
+                .build(),
+        )
         .send()
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e) if is_condition_failed(&e) => Err(InsertError::Taken),
+        // The number or the request's key: the key item tells which.
+        Err(e) if is_condition_failed(&e) => match issued_for(db, table, request, now).await? {
+            Some(earlier) => Err(InsertError::Issued(earlier)),
+            None => Err(InsertError::Taken),
+        },
         Err(e) => Err(StoreError::from_sdk(e).into()),
     }
 }

@@ -43,6 +43,16 @@ pub const ALERT_SCOPES: [&str; 2] = ["alerts:issue", "alerts:approve"];
 
 impl Harness {
     pub async fn new() -> Self {
+        Self::build(None).await
+    }
+
+    /// The same, with alert-sms's AWS calls going through `faults` (login and
+    /// the test's own reads do not).
+    pub async fn with_faults(faults: &devstack::faults::Faults) -> Self {
+        Self::build(Some(faults)).await
+    }
+
+    async fn build(faults: Option<&devstack::faults::Faults>) -> Self {
         let stack = TestStack::new().await;
         let env = stack.env("alert-sms");
         let sdk = shared::aws::sdk_config(&env).await;
@@ -50,7 +60,8 @@ impl Harness {
         let login = login::App::from_env(&login_env, &sdk)
             .await
             .expect("login starts on the test stack");
-        let app = alert_sms::App::from_env(&env, &sdk)
+        let app_sdk = faults.map_or_else(|| sdk.clone(), |f| f.wrap(&sdk));
+        let app = alert_sms::App::from_env(&env, &app_sdk)
             .expect("alert-sms starts on the test stack")
             .with_authenticator(Authenticator::Fixed(login.verifier().clone()));
         let sources = stack.sqs_sources("alert-sms");
@@ -372,4 +383,82 @@ impl Harness {
 /// `010-XXXX-XXXX` with random digits.
 pub fn unique_phone() -> String {
     devstack::phone::unique().dashed
+}
+
+/// An SQS queue subscribed to the `alerts` topic with `filter` (message
+/// attributes), raw delivery: what an outside subscriber receives.
+pub struct Subscriber {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Subscriber {
+    pub async fn new(h: &Harness, filter: Value) -> Self {
+        let sqs = aws_sdk_sqs::Client::new(&h.sdk);
+        let name = format!("alerts-sub-{}", shared::random::token::<6>().to_lowercase());
+        let url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let topic = h
+            .stack
+            .env("alert-sms")
+            .require("ALERTS_TOPIC_ARN")
+            .unwrap();
+        aws_sdk_sns::Client::new(&h.sdk)
+            .subscribe()
+            .topic_arn(topic)
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("RawMessageDelivery", "true")
+            .attributes("FilterPolicy", filter.to_string())
+            .send()
+            .await
+            .unwrap();
+        Self { sqs, url }
+    }
+
+    /// Every message waiting, as JSON bodies.
+    pub async fn received(&self) -> Vec<Value> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return all;
+            }
+            for m in messages {
+                all.push(serde_json::from_str(m.body.as_deref().unwrap()).unwrap());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.url)
+                    .receipt_handle(m.receipt_handle.unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
 }

@@ -28,6 +28,16 @@ pub const DAY: i64 = 86_400;
 
 impl Harness {
     pub async fn new() -> Self {
+        Self::build(None).await
+    }
+
+    /// The same, with the certificate App's AWS calls going through `faults`
+    /// (login and the test's own reads do not).
+    pub async fn with_faults(faults: &devstack::faults::Faults) -> Self {
+        Self::build(Some(faults)).await
+    }
+
+    async fn build(faults: Option<&devstack::faults::Faults>) -> Self {
         let stack = TestStack::new().await;
         stack.seed_registers().await;
         let env = stack.env("login");
@@ -35,7 +45,7 @@ impl Harness {
         let login = login::App::from_env(&env, &sdk)
             .await
             .expect("login starts on the test stack");
-        let app = Self::certificate_app(&stack, &login, None).await;
+        let app = Self::certificate_app_with(&stack, &login, None, faults).await;
         Self { stack, login, app }
     }
 
@@ -46,8 +56,19 @@ impl Harness {
         login: &login::App,
         shift: Option<i64>,
     ) -> certificate::App {
+        Self::certificate_app_with(stack, login, shift, None).await
+    }
+
+    /// The same, its AWS calls going through `faults` when given.
+    pub async fn certificate_app_with(
+        stack: &TestStack,
+        login: &login::App,
+        shift: Option<i64>,
+        faults: Option<&devstack::faults::Faults>,
+    ) -> certificate::App {
         let env = stack.env("certificate");
         let sdk = shared::aws::sdk_config(&env).await;
+        let sdk = faults.map_or_else(|| sdk.clone(), |f| f.wrap(&sdk));
         let app = certificate::App::from_env(&env, &sdk)
             .await
             .expect("certificate starts on the test stack")
