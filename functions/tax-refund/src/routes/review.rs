@@ -89,8 +89,13 @@ impl App {
                     return Ok(refund_response(StatusCode::OK, &next));
                 }
                 Err(ChangeError::Changed) => {
-                    tokio::time::sleep(backoff(attempt)).await;
                     current = self.load(id).await?;
+                    // This very change, applied by a write whose answer was
+                    // lost (the SDK's retry then failed its condition).
+                    if is_own(&current, &next) {
+                        return Ok(refund_response(StatusCode::OK, &current));
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(ChangeError::Store(e)) => return Err(ApiError::internal(e)),
             }
@@ -146,8 +151,13 @@ impl App {
                     return Ok(refund_response(StatusCode::OK, &next));
                 }
                 Err(ChangeError::Changed) => {
-                    tokio::time::sleep(backoff(attempt)).await;
                     current = self.load(id).await?;
+                    // This very change, applied by a write whose answer was
+                    // lost (the SDK's retry then failed its condition).
+                    if is_own(&current, &next) {
+                        return Ok(refund_response(StatusCode::OK, &current));
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(ChangeError::Store(e)) => return Err(ApiError::internal(e)),
             }
@@ -210,4 +220,14 @@ impl App {
             ))
         })
     }
+}
+
+/// Whether `stored` is `next` as this request wrote it: the same transition
+/// (version, status, time) by the same official.
+fn is_own(stored: &Refund, next: &Refund) -> bool {
+    stored.version == next.version
+        && stored.status == next.status
+        && stored.updated_at == next.updated_at
+        && stored.decided_by == next.decided_by
+        && stored.paid_by == next.paid_by
 }
