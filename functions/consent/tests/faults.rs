@@ -20,30 +20,6 @@ use serde_json::{Value, json};
 
 const DOCUMENT: &str = "resident-registration-abstract";
 
-/// The client's view after a fault: a success, or a clean problem.
-fn clean(r: &Reply, what: &str) {
-    assert!(
-        !r.header("x-request-id").is_empty(),
-        "{what}: no request id"
-    );
-    if r.status.is_success() {
-        return;
-    }
-    assert!(
-        r.status.is_server_error(),
-        "{what}: {} {}",
-        r.status,
-        r.body
-    );
-    assert_eq!(
-        r.header("content-type"),
-        "application/problem+json",
-        "{what}"
-    );
-    assert!(r.body["code"].is_string(), "{what}: {}", r.body);
-    assert_eq!(r.body["status"], r.status.as_u16(), "{what}: {}", r.body);
-}
-
 /// `official` asks `citizen` for [`DOCUMENT`]; the consent.
 async fn requested(h: &Harness, official: &User, citizen: &User) -> Value {
     let r = h.request(official, citizen, &[DOCUMENT]).await;
@@ -210,7 +186,7 @@ async fn a_signature_broken_at_any_aws_call_is_answered_cleanly_and_its_retry_gr
             faults.clear();
             // THEN the client got a clean answer: the receipt when the SDK's
             // retry got through, else a problem (every call is needed)
-            clean(&r, &what);
+            r.expect_success_or_server_problem(&what);
             let (succeeds, wrote) = outcome(fault, call, "dynamodb:PutItem");
             if succeeds {
                 assert_eq!(r.status.as_u16(), 200, "{what}: {}", r.body);
@@ -298,7 +274,7 @@ async fn a_look_up_broken_at_any_aws_call_is_answered_cleanly_and_its_retry_logs
             faults.clear();
             // THEN the client got a clean answer: 204 when the SDK's retry
             // got through, else a problem (every call is needed)
-            clean(&r, &what);
+            r.expect_success_or_server_problem(&what);
             let (succeeds, wrote) = outcome(fault, call, "dynamodb:TransactWriteItems");
             if succeeds {
                 assert_eq!(r.status.as_u16(), 204, "{what}: {}", r.body);
@@ -399,7 +375,7 @@ async fn a_request_broken_at_any_aws_call_is_answered_cleanly_and_its_retry_asks
             // THEN the client got a clean answer: the consent when the SDK's
             // retry got through or only storing the answer for replay
             // failed, else a problem
-            clean(&r, &what);
+            r.expect_success_or_server_problem(&what);
             let succeeds = fault == Fault::LostFirstAnswer || step == store_answer;
             if succeeds {
                 assert_eq!(r.status.as_u16(), 201, "{what}: {}", r.body);

@@ -11,29 +11,6 @@ use common::*;
 use devstack::faults::{Fault, Faults};
 use serde_json::Value;
 
-/// The client's view after a fault: a success, or a clean problem.
-fn clean(r: &Reply, what: &str) {
-    assert!(
-        !r.header("x-request-id").is_empty(),
-        "{what}: no request id"
-    );
-    if r.status.is_success() {
-        return;
-    }
-    assert!(
-        r.status.is_server_error(),
-        "{what}: {} {}",
-        r.status,
-        r.body
-    );
-    assert_eq!(
-        r.header("content-type"),
-        "application/problem+json",
-        "{what}"
-    );
-    assert!(r.body["code"].is_string(), "{what}: {}", r.body);
-}
-
 async fn events_of(h: &Harness, user: &User, kind: &str) -> usize {
     h.refund_events()
         .await
@@ -78,7 +55,7 @@ async fn a_claim_broken_at_any_aws_call_is_answered_cleanly_and_its_retry_claims
             assert!(faults.fired() > 0, "{what}: the fault never fired");
             faults.clear();
             // THEN the client got a clean answer
-            clean(&r, &what);
+            r.expect_success_or_server_problem(&what);
             // AND the retry with the same key gives the claim (or, when the
             // client had it and only storing the answer for replay failed,
             // 409 in progress until the key's lock expires)
@@ -149,7 +126,7 @@ async fn a_payment_broken_at_any_aws_call_is_answered_cleanly_and_its_retry_pays
             assert!(faults.fired() > 0, "{what}: the fault never fired");
             faults.clear();
             // THEN the client got a clean answer
-            clean(&r, &what);
+            r.expect_success_or_server_problem(&what);
             // AND a retry at the version read finishes it (412 when the
             // first attempt had in fact paid: the client reads it again)
             if !r.status.is_success() {

@@ -98,6 +98,40 @@ impl Reply {
         self
     }
 
+    /// Asserts what a client may see after an injected AWS fault
+    /// (`devstack::faults`): an `x-request-id`, and either a success (`true`)
+    /// or a 5xx problem+json with a `code` and the HTTP status (`false`).
+    /// `what` names the case in the failure message.
+    #[track_caller]
+    pub fn expect_success_or_server_problem(&self, what: &str) -> bool {
+        assert!(
+            !self.header("x-request-id").is_empty(),
+            "{what}: no request id"
+        );
+        if self.status.is_success() {
+            return true;
+        }
+        assert!(
+            self.status.is_server_error(),
+            "{what}: {} {}",
+            self.status,
+            self.body
+        );
+        assert_eq!(
+            self.header("content-type"),
+            "application/problem+json",
+            "{what}"
+        );
+        assert!(self.body["code"].is_string(), "{what}: {}", self.body);
+        assert_eq!(
+            self.body["status"],
+            self.status.as_u16(),
+            "{what}: {}",
+            self.body
+        );
+        false
+    }
+
     /// The `field` of each entry of a problem's `errors`, in order.
     pub fn fields(&self) -> Vec<&str> {
         self.body["errors"]
