@@ -157,7 +157,7 @@ impl RemoteKeys {
             .client
             .get_or_try_init(|| async {
                 let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+                    .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
                     .map_err(FetchError::Tls)?
                     .https_or_http()
                     .enable_http1()

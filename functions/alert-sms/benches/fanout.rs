@@ -55,7 +55,7 @@ use alert_sms::subscriptions::{RegionEntry, Subscription};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use devstack::TestStack;
-use devstack::runtime_api::{RuntimeApi, env_number, summary, vm_hwm_kib};
+use devstack::runtime_api::{RuntimeApi, env_number, summary, thousands, vm_hwm_kib};
 use devstack::sqs_source::{SqsSource, sqs_event};
 use futures::StreamExt;
 use serde::Serialize;
@@ -85,19 +85,6 @@ const AWS_TEXT_LATENCY_MS: f64 = 50.0;
 const AWS_PLAN_IO_MS: f64 = 120.0;
 /// The size the extrapolation is for.
 const TARGET: f64 = 100_000.0;
-
-/// `12345678` -> `12,345,678`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn duration(secs: f64) -> String {
     if secs >= 3600.0 {

@@ -79,7 +79,7 @@ async fn main() {
         users.push(user);
     }
     let api = RuntimeApi::start().await;
-    let binary = env!("CARGO_BIN_EXE_alert-sms");
+    let binary = &devstack::runtime_api::bench_binary("alert-sms", env!("CARGO_BIN_EXE_alert-sms"));
 
     // Cold starts: process start to the first request for work.
     let mut cold = Vec::new();
@@ -179,6 +179,13 @@ async fn main() {
     println!(
         "alert-sms binary: {binary} ({:.2} MiB)",
         size as f64 / 1048576.0
+    );
+    devstack::runtime_api::report(
+        "alert-sms",
+        binary,
+        &cold,
+        hwm,
+        format!("{events} event texts in batches of 10"),
     );
     summary("start-up to first /next", cold);
     summary("batch of 10 texts", per_batch);

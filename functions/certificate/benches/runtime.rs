@@ -57,7 +57,8 @@ async fn main() {
     stack.seed_tax_ledger("citizen1", &user_id).await;
     let vars = issuer.env_of(&stack, "certificate");
     let api = RuntimeApi::start().await;
-    let binary = env!("CARGO_BIN_EXE_certificate");
+    let binary =
+        &devstack::runtime_api::bench_binary("certificate", env!("CARGO_BIN_EXE_certificate"));
     let bodies = [
         json!({"type": "land-register", "pnu": "1111010100100010000"}),
         json!({"type": "building-register", "pnu": "1111010100100010000"}),
@@ -126,6 +127,13 @@ async fn main() {
     println!(
         "certificate binary: {binary} ({:.2} MiB)",
         size as f64 / 1048576.0
+    );
+    devstack::runtime_api::report(
+        "certificate",
+        binary,
+        &cold,
+        hwm_after_verify,
+        format!("{issues} certificates issued, then 100 verified"),
     );
     summary("start-up to first /next", cold);
     summary("first issue after start-up", first_issue);

@@ -78,7 +78,7 @@ async fn main() {
     let strong = signer.sign(&bench_claims(&issuer, &citizen.user_id, Role::Citizen));
 
     let api = RuntimeApi::start().await;
-    let binary = env!("CARGO_BIN_EXE_consent");
+    let binary = &devstack::runtime_api::bench_binary("consent", env!("CARGO_BIN_EXE_consent"));
     let mut cold = Vec::new();
     for _ in 0..colds {
         let mut f = api.spawn(binary, &vars, 128);
@@ -154,6 +154,13 @@ async fn main() {
     println!(
         "consent binary: {binary} ({size} bytes, {:.2} MiB)",
         size as f64 / 1048576.0
+    );
+    devstack::runtime_api::report(
+        "consent",
+        binary,
+        &cold,
+        hwm,
+        format!("{signatures} consents asked and signed"),
     );
     summary("start-up to first /next", cold);
     summary("request (login read, transaction)", ask_ms);

@@ -88,7 +88,8 @@ async fn main() {
         Role::Citizen,
     ));
     let api = RuntimeApi::start().await;
-    let binary = env!("CARGO_BIN_EXE_hazard-report");
+    let binary =
+        &devstack::runtime_api::bench_binary("hazard-report", env!("CARGO_BIN_EXE_hazard-report"));
 
     let mut cold = Vec::new();
     for _ in 0..colds {
@@ -146,6 +147,13 @@ async fn main() {
         "hazard-report binary: {binary} ({size} bytes, {:.2} MiB)",
         size as f64 / 1048576.0
     );
+    devstack::runtime_api::report(
+        "hazard-report",
+        binary,
+        &cold,
+        hwm,
+        format!("{count} reports created and submitted"),
+    );
     summary("start-up to first /next", cold);
     summary("create (presigned POST)", create_ms);
     summary("submit (photo check, duplicates)", submit_ms);
@@ -153,6 +161,11 @@ async fn main() {
         "peak RSS (VmHWM) after {count} reports: {:.1} MiB",
         hwm as f64 / 1024.0
     );
+
+    if stored == 0 {
+        // `cargo measure` stops here: start-up and peak memory are measured.
+        return;
+    }
 
     // `stored` submitted reports around Seoul, written in batches.
     let sdk = stack.sdk_config().await;

@@ -63,7 +63,7 @@ async fn main() {
     }
 
     let api = RuntimeApi::start().await;
-    let binary = env!("CARGO_BIN_EXE_login");
+    let binary = &devstack::runtime_api::bench_binary("login", env!("CARGO_BIN_EXE_login"));
 
     // Cold starts: process start to the first request for work.
     let mut cold = Vec::new();
@@ -133,6 +133,13 @@ async fn main() {
         "login binary: {} ({:.2} MiB)",
         binary,
         size as f64 / 1048576.0
+    );
+    devstack::runtime_api::report(
+        "login",
+        binary,
+        &cold,
+        hwm_after_logins,
+        format!("{logins} password logins"),
     );
     summary("start-up to first /next", cold);
     summary("first invocation after start-up", first_invoke);

@@ -57,7 +57,8 @@ async fn main() {
     let reviewer = signer.sign(&review);
 
     let api = RuntimeApi::start().await;
-    let binary = env!("CARGO_BIN_EXE_tax-refund");
+    let binary =
+        &devstack::runtime_api::bench_binary("tax-refund", env!("CARGO_BIN_EXE_tax-refund"));
 
     // Cold starts: process start to the first request for work.
     let mut cold = Vec::new();
@@ -167,6 +168,13 @@ async fn main() {
     println!(
         "tax-refund binary: {binary} ({size} bytes, {:.2} MiB)",
         size as f64 / 1048576.0
+    );
+    devstack::runtime_api::report(
+        "tax-refund",
+        binary,
+        &cold,
+        hwm_after,
+        format!("{claims} claims, then {reviews} approvals and {reviews} payments"),
     );
     summary("start-up to first /next", cold);
     summary(

@@ -32,6 +32,7 @@ mod http_client;
 pub mod issuer;
 pub mod json_stub;
 pub mod local_lambda;
+pub mod measure;
 pub mod phone;
 pub mod pipes;
 pub mod reply;

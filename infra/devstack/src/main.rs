@@ -19,6 +19,8 @@
 //!   `--consent` the consent receipt keys; with `--previous`, the keys of FILE
 //!   stay published after the new one.
 //! - `devstack resources [--stack NAME]`: prints the resource names of a stack.
+//! - `devstack measure [--arm64]`: the functions' Lambda zips and what they cost
+//!   to run, as a table (`cargo measure`; see `devstack::measure`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -63,6 +65,9 @@ commands:
                              secret, with --consent for the consent receipt keys
                              secret; --previous keeps FILE's keys published
   resources [--stack NAME]   print the resource names of a stack (default pocketgov)
+  measure [--arm64]          build every function's Lambda zip (cargo lambda, release)
+                             and print zip size, binary size, start-up and peak memory
+                             (`cargo measure`; with --arm64 the sizes only)
 ";
 
 /// A demo account of design.md.
@@ -120,6 +125,7 @@ async fn main() -> ExitCode {
         Some("up") => up().await,
         Some("keygen") => keygen(rest),
         Some("resources") => resources(rest),
+        Some("measure") => devstack::measure::run(rest),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -352,3 +352,91 @@ pub fn bench_claims(issuer: &str, sub: &str, role: shared::auth::Role) -> shared
         agency: None,
     }
 }
+
+/// The function binary a benchmark runs: `<BENCH_LAMBDA_DIR>/<function>/bootstrap`
+/// (the file `cargo lambda build` puts in the function's zip) when that
+/// variable is set, as `cargo measure` sets it; else `built`, the benchmark's
+/// own build of the binary (`env!("CARGO_BIN_EXE_<function>")`).
+pub fn bench_binary(function: &str, built: &str) -> String {
+    match std::env::var("BENCH_LAMBDA_DIR") {
+        Ok(dir) if !dir.is_empty() => std::path::Path::new(&dir)
+            .join(function)
+            .join("bootstrap")
+            .to_string_lossy()
+            .into_owned(),
+        _ => built.to_owned(),
+    }
+}
+
+/// What a function's runtime benchmark measured, for `cargo measure`'s table.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measured {
+    /// The function (package and binary name).
+    pub function: String,
+    /// Size of the binary that ran, in bytes.
+    pub binary_bytes: u64,
+    /// Start-up to the first Runtime API `next`: median and p90 (ms) of `cold_starts`.
+    pub startup_median_ms: f64,
+    /// See `startup_median_ms`.
+    pub startup_p90_ms: f64,
+    /// How many cold starts were timed.
+    pub cold_starts: usize,
+    /// Peak resident memory (VmHWM) of one process over `workload`, in KiB.
+    pub peak_kib: u64,
+    /// What that process served, in words ("100 password logins").
+    pub workload: String,
+}
+
+/// Writes `measured` to `<BENCH_REPORT_DIR>/<function>.json` when that variable
+/// is set (by `cargo measure`); otherwise does nothing.
+pub fn report(
+    function: &str,
+    binary: &str,
+    cold_ms: &[f64],
+    peak_kib: u64,
+    workload: impl Into<String>,
+) {
+    let Ok(dir) = std::env::var("BENCH_REPORT_DIR") else {
+        return;
+    };
+    let mut sorted = cold_ms.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (median, p90) = if sorted.is_empty() {
+        (0.0, 0.0)
+    } else {
+        (percentile(&sorted, 0.5), percentile(&sorted, 0.9))
+    };
+    let measured = Measured {
+        function: function.to_owned(),
+        binary_bytes: std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0),
+        startup_median_ms: median,
+        startup_p90_ms: p90,
+        cold_starts: sorted.len(),
+        peak_kib,
+        workload: workload.into(),
+    };
+    let path = std::path::Path::new(&dir).join(format!("{function}.json"));
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::write(
+            &path,
+            serde_json::to_vec_pretty(&measured).unwrap_or_default(),
+        )
+    });
+    if let Err(e) = written {
+        eprintln!("bench: cannot write {}: {e}", path.display());
+    }
+}
+
+/// `12345678` as `12,345,678`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
