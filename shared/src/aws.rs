@@ -12,7 +12,10 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use std::sync::OnceLock;
+
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient, http_client_fn};
 
 use crate::config::Env;
 
@@ -27,9 +30,18 @@ pub async fn sdk_config(env: &Env) -> SdkConfig {
     let region = env
         .get("AWS_REGION")
         .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    // Built on the first request, not here: it reads the system's root
+    // certificates (some milliseconds), which a cold start that makes no AWS call need not pay.
+    let client: OnceLock<SharedHttpClient> = OnceLock::new();
+    let https = http_client_fn(move |settings, components| {
+        client
+            .get_or_init(|| {
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                    .build_https()
+            })
+            .http_connector(settings, components)
+    });
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region))
         .http_client(https);
