@@ -73,49 +73,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
         "x86_64-unknown-linux-gnu"
     };
 
-    let mut build = Command::new(venv.bin("cargo-lambda"));
-    build
-        .args(["lambda", "build", "--release", "--output-format", "zip"])
-        .arg("--target")
-        .arg(triple)
-        .arg("--lambda-dir")
-        .arg(&lambda_dir)
-        .current_dir(&root);
-    // cargo-lambda links with Zig, which it finds as `python3 -m ziglang`: the
-    // virtual environment's Python has it (a dependency of cargo-lambda).
-    if let Some(bin) = venv.bin("python").parent() {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let joined = std::env::join_paths(
-            std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)),
-        );
-        if let Ok(joined) = joined {
-            build.env("PATH", joined);
-        }
-    }
-    for function in FUNCTIONS {
-        build.args(["-p", function]);
-    }
     eprintln!("measure: cargo lambda build --release --output-format zip --target {triple}");
-    if !status(&mut build)? {
+    if !status(&mut lambda_build(&venv, &root, triple, "zip", &lambda_dir))? {
         return Ok(ExitCode::FAILURE);
     }
     // The same build again as plain binaries (nothing is compiled twice), for
     // the benchmarks to run: a zip holds only `bootstrap`.
     let binaries = root.join("target").join("measure").join("lambda");
-    let mut unzipped = Command::new(build.get_program());
-    unzipped
-        .args(build.get_args().map(|a| a.to_os_string()).map(|a| {
-            if a == "zip" {
-                "binary".into()
-            } else if a == lambda_dir.as_os_str() {
-                binaries.clone().into_os_string()
-            } else {
-                a
-            }
-        }))
-        .envs(build.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .current_dir(&root);
-    if !status(&mut unzipped)? {
+    if !status(&mut lambda_build(&venv, &root, triple, "binary", &binaries))? {
         return Ok(ExitCode::FAILURE);
     }
 
@@ -183,6 +148,33 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo lambda build --release` of the six functions for `triple`, as
+/// `format` (`zip` or `binary`) into `dir`.
+fn lambda_build(venv: &Venv, root: &Path, triple: &str, format: &str, dir: &Path) -> Command {
+    let mut build = Command::new(venv.bin("cargo-lambda"));
+    build
+        .args(["lambda", "build", "--release", "--output-format", format])
+        .args(["--target", triple])
+        .arg("--lambda-dir")
+        .arg(dir)
+        .current_dir(root);
+    // cargo-lambda links with Zig, which it finds as `python3 -m ziglang`: the
+    // virtual environment's Python has it (a dependency of cargo-lambda).
+    if let Some(bin) = venv.bin("python").parent() {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let joined = std::env::join_paths(
+            std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)),
+        );
+        if let Ok(joined) = joined {
+            build.env("PATH", joined);
+        }
+    }
+    for function in FUNCTIONS {
+        build.args(["-p", function]);
+    }
+    build
 }
 
 /// `3,456,789 B` as `3.30 MiB (3,456,789 B)`.
