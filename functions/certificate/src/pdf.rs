@@ -11,7 +11,8 @@
 //! (a signed JWS) beside the verification footer. Content that does not fit continues on
 //! further pages; a table row is never split and a table's header row is repeated.
 //!
-//! Korean text uses the embedded NanumGothic font (OFL), written as a subset with a
+//! Korean text uses the embedded PocketgovGothic font (NanumGothic's Hangul, Latin and
+//! symbols, OFL), written into each PDF as a subset with a
 //! `/ToUnicode` map so that the text can be extracted and searched. Glyph advances are
 //! measured with ttf-parser and the same advances are handed to krilla, so measured and
 //! drawn widths agree exactly (centring, right alignment and wrapping are precise).

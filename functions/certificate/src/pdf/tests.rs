@@ -235,10 +235,28 @@ fn font_is_embedded_as_a_small_subset() {
             tag[..6].chars().all(|c| c.is_ascii_uppercase()) && tag.ends_with('+'),
             "{name}"
         );
-        assert!(rest.contains("Nanum"), "{name}");
+        assert!(rest.contains("PocketgovGothic"), "{name}");
     }
     assert!(font_file2, "no FontFile2");
     assert!(to_unicode, "no ToUnicode");
+}
+
+#[test]
+fn the_embedded_font_has_every_hangul_syllable_jamo_and_printable_ascii() {
+    // GIVEN the subset font (assets/fonts/subset.py)
+    let fonts = super::text::fonts();
+    // WHEN every character a Korean name, address or register line may hold is looked up
+    let wanted = ('\u{AC00}'..='\u{D7A3}')
+        .chain('\u{3131}'..='\u{318E}')
+        .chain(' '..='~')
+        .chain("·…→㎡²①※「」『』【】".chars());
+    // THEN each has a glyph of its own, not the .notdef box
+    let missing: Vec<char> = wanted.filter(|&c| fonts.glyph(c).0 == 0).collect();
+    assert!(missing.is_empty(), "no glyph for {missing:?}");
+    // and Hanja, left out of the subset, fall back to .notdef with a width
+    let (id, advance) = fonts.glyph('漢');
+    assert_eq!(id, 0);
+    assert!(advance > 0.0);
 }
 
 #[test]

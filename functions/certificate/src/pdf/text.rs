@@ -9,8 +9,10 @@ use std::sync::LazyLock;
 
 use krilla::text::Font;
 
-/// The embedded font: NanumGothic (SIL Open Font License, see `assets/fonts`).
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NanumGothic.ttf");
+/// The embedded font: PocketgovGothic, NanumGothic without its Hanja and hinting
+/// (SIL Open Font License; `assets/fonts/subset.py` makes it). A character it lacks
+/// is drawn as the `.notdef` box, with that box's width.
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/PocketgovGothic.ttf");
 
 /// The embedded font, parsed once per process: krilla's font (cloned per PDF, an `Arc`)
 /// and ttf-parser's face for measuring.
@@ -26,8 +28,8 @@ pub(super) struct Fonts {
 
 static FONTS: LazyLock<Fonts> = LazyLock::new(|| {
     // The font is embedded at compile time: failing to parse it is a programming error.
-    let face = ttf_parser::Face::parse(FONT_BYTES, 0).expect("embedded NanumGothic parses");
-    let krilla = Font::new(FONT_BYTES.into(), 0).expect("embedded NanumGothic loads in krilla");
+    let face = ttf_parser::Face::parse(FONT_BYTES, 0).expect("embedded font parses");
+    let krilla = Font::new(FONT_BYTES.into(), 0).expect("embedded font loads in krilla");
     let units_per_em = f32::from(face.units_per_em().max(1));
     Fonts {
         ascent: f32::from(face.ascender()) / units_per_em,
