@@ -11,7 +11,7 @@ use crate::App;
 use crate::alerts::{Alert, AlertBody, Category, Draft, RECENT_WINDOW_SECS, Region, Status};
 use crate::store::ChangeError;
 use crate::subscriptions::{Subscription, SubscriptionBody};
-use crate::views::{AlertView, answer};
+use crate::views::AlertView;
 
 /// Scope to write and cancel alerts.
 pub const SCOPE_ISSUE: &str = "alerts:issue";
@@ -292,7 +292,7 @@ impl App {
             .put(&principal.user_id, &subscription, self.now())
             .await
             .map_err(ApiError::internal)?;
-        answer(StatusCode::OK, &subscription)
+        Ok(shared::http::json(StatusCode::OK, &subscription))
     }
 
     async fn subscription(&self, req: &Request) -> Answer {
@@ -303,7 +303,7 @@ impl App {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::not_found)?;
-        answer(StatusCode::OK, &subscription)
+        Ok(shared::http::json(StatusCode::OK, &subscription))
     }
 
     async fn unsubscribe(&self, req: &Request) -> Answer {
@@ -319,7 +319,7 @@ impl App {
 /// The alert as JSON with its `ETag`.
 fn alert_response(status: StatusCode, alert: &Alert) -> Answer {
     Ok(shared::http::with_etag(
-        answer(status, &alert.view())?,
+        shared::http::json(status, &alert.view()),
         alert.version,
     ))
 }

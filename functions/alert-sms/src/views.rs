@@ -7,10 +7,7 @@
 //! (and in the `alerts` topic's messages) stay what they were while the
 //! fields are declared in api.md's order.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
 use serde::Serialize;
-use shared::http::ApiError;
 
 use crate::alerts::{Category, Region, Status};
 
@@ -68,21 +65,11 @@ pub struct Delivery {
     pub failed: u64,
 }
 
-/// `body` as a JSON answer with `status`, its keys sorted at every level as
-/// the `json!` maps these types replaced were written (a struct writes its
-/// fields in declaration order; a map in serde_json writes them sorted).
-pub(crate) fn answer<T: Serialize>(
-    status: StatusCode,
-    body: &T,
-) -> Result<Response<Body>, ApiError> {
-    let sorted = serde_json::to_value(body).map_err(ApiError::internal)?;
-    Ok(shared::http::json(status, &sorted))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::alerts::{Alert, Draft};
+    use lambda_http::http::StatusCode;
     use serde_json::json;
 
     #[test]
@@ -108,10 +95,8 @@ mod tests {
             "approvedBy": "official-2",
             "cancelledAt": "2026-11-28T23:58:20Z", "cancelledBy": "official-1",
         });
-        let response = answer(StatusCode::OK, &alert.view()).unwrap();
-        assert_eq!(
-            String::from_utf8(response.body().to_vec()).unwrap(),
-            serde_json::to_string(&before).unwrap()
-        );
+        let response = shared::http::json(StatusCode::OK, &alert.view());
+        let sent: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(sent, before);
     }
 }

@@ -14,9 +14,7 @@ use crate::photos::PhotoError;
 use crate::report::{Draft, DraftBody};
 use crate::status::{MAX_NOTE_CHARS, Status, StatusBody};
 use crate::store::{Change, ChangeError, Location, NARROW, Photo, Report, WIDE};
-use crate::views::{
-    Created, Nearby, NearbyReport, PhotoView, ReportView, Submitted, Upload, answer,
-};
+use crate::views::{Created, Nearby, NearbyReport, PhotoView, ReportView, Submitted, Upload};
 
 /// Scope of the officials who work the queue.
 pub const SCOPE_MANAGE: &str = "reports:manage";
@@ -142,8 +140,10 @@ impl App {
             report: ReportView::new(&report),
             uploads,
         };
-        let mut response =
-            shared::http::with_etag(answer(StatusCode::CREATED, &body)?, report.version);
+        let mut response = shared::http::with_etag(
+            shared::http::json(StatusCode::CREATED, &body),
+            report.version,
+        );
         if let Ok(location) = HeaderValue::from_str(&format!("/v1/reports/{}", report.report_id)) {
             response.headers_mut().insert(header::LOCATION, location);
         }
@@ -226,7 +226,7 @@ impl App {
             possible_duplicates: possible,
         };
         Ok(shared::http::with_etag(
-            answer(StatusCode::OK, &body)?,
+            shared::http::json(StatusCode::OK, &body),
             next.version,
         ))
     }
@@ -241,7 +241,7 @@ impl App {
         }
         let body = self.full_view(&report).await?;
         Ok(shared::http::with_etag(
-            answer(StatusCode::OK, &body)?,
+            shared::http::json(StatusCode::OK, &body),
             report.version,
         ))
     }
@@ -335,7 +335,7 @@ impl App {
             .iter()
             .map(|(r, d)| NearbyReport::new(r, *d))
             .collect();
-        answer(StatusCode::OK, &Nearby { items })
+        Ok(shared::http::json(StatusCode::OK, &Nearby { items }))
     }
 
     async fn queue(&self, req: &Request) -> Answer {
@@ -422,7 +422,7 @@ impl App {
                 tracing::info!(report_id = %next.report_id, status = to.as_str(), "report status changed");
                 let body = self.full_view(&next).await?;
                 Ok(shared::http::with_etag(
-                    answer(StatusCode::OK, &body)?,
+                    shared::http::json(StatusCode::OK, &body),
                     next.version,
                 ))
             }

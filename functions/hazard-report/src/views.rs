@@ -7,10 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
 use serde::Serialize;
-use shared::http::ApiError;
 
 use crate::photo::Kind;
 use crate::report::Category;
@@ -182,21 +179,12 @@ pub struct Nearby {
     pub items: Vec<NearbyReport>,
 }
 
-/// `body` as a JSON answer with `status`, its keys sorted at every level as
-/// the `json!` maps these types replaced were written (a struct writes its
-/// fields in declaration order; a map in serde_json writes them sorted).
-pub(crate) fn answer<T: Serialize>(
-    status: StatusCode,
-    body: &T,
-) -> Result<Response<Body>, ApiError> {
-    let sorted = serde_json::to_value(body).map_err(ApiError::internal)?;
-    Ok(shared::http::json(status, &sorted))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Photo;
+    use lambda_http::http::StatusCode;
+    use lambda_http::{Body, Response};
     use serde_json::json;
 
     fn report() -> Report {
@@ -226,8 +214,8 @@ mod tests {
         }
     }
 
-    fn body(response: Response<Body>) -> String {
-        String::from_utf8(response.body().to_vec()).unwrap()
+    fn body(response: Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body()).unwrap()
     }
 
     #[test]
@@ -253,8 +241,8 @@ mod tests {
             "uploads": [{"photoId": "p1", "url": "http://s3/bucket", "method": "POST",
                          "fields": {"key": "drafts/r1/p1"}, "expiresAt": "2026-05-01T00:15:00Z"}],
         });
-        let sent = body(answer(StatusCode::CREATED, &created).unwrap());
-        assert_eq!(sent, serde_json::to_string(&before).unwrap());
+        let sent = body(shared::http::json(StatusCode::CREATED, &created));
+        assert_eq!(sent, before);
     }
 
     #[test]
