@@ -68,7 +68,7 @@ impl Cursors {
     /// (a secret the template generates), derived for `purpose` (one key per
     /// function: a cursor of one function never passes another's check).
     pub async fn from_secret(
-        sdk: &aws_config::SdkConfig,
+        sdk: &crate::aws::SdkConfig,
         secret_id: &str,
         purpose: &str,
     ) -> Result<Self, ApiError> {

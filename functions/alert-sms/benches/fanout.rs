@@ -264,7 +264,7 @@ async fn batch_write(db: &aws_sdk_dynamodb::Client, table: &str, items: Vec<Item
 /// A fresh stack and what the benchmark reads and writes in it.
 struct Bench {
     stack: TestStack,
-    sdk: aws_config::SdkConfig,
+    sdk: shared::aws::SdkConfig,
     vars: BTreeMap<String, String>,
     alerts: Alerts,
     app: alert_sms::App,

@@ -51,9 +51,9 @@ pub mod views;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_http::{Body, Request, Response};
+use shared::aws::SdkConfig;
 use shared::config::{ConfigError, Env};
 use shared::cursor::Cursors;
 use shared::events::DomainEvent;

@@ -101,7 +101,7 @@ where
 impl Sender {
     /// A sender over a client made from `sdk` that never retries a Publish
     /// left without an answer.
-    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+    pub fn new(sdk: &shared::aws::SdkConfig) -> Self {
         let config = aws_sdk_sns::config::Builder::from(sdk)
             .retry_classifier(RetryOnlyAnswered)
             .build();

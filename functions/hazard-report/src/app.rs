@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
 use lambda_http::{Body, Request, Response};
+use shared::aws::SdkConfig;
 use shared::config::{ConfigError, Env};
 use shared::cursor::Cursors;
 use shared::http::ApiError;

@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
+use shared::aws::SdkConfig;
 use shared::s3post::{Credentials, PresignedPost, Upload, presign};
 
 use crate::photo::{Kind, strip_jpeg_metadata};

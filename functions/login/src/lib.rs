@@ -26,11 +26,11 @@ pub mod throttle;
 pub mod totp;
 pub mod views;
 
-use aws_config::SdkConfig;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::auth::{Principal, TokenVerifier};
+use shared::aws::SdkConfig;
 use shared::config::{ConfigError, Env};
 use shared::http::{ApiError, Fields, Invalid, json_body, no_content};
 use shared::phone::PhoneNumber;

@@ -32,9 +32,9 @@ pub mod views;
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
 use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
+use shared::aws::SdkConfig;
 use shared::config::{ConfigError, Env};
 use shared::cursor::Cursors;
 use shared::http::ApiError;

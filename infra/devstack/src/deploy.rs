@@ -7,10 +7,10 @@ mod generated;
 
 use std::collections::BTreeMap;
 
-use aws_config::SdkConfig;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use shared::aws::SdkConfig;
 
 use crate::error::{Error, Result};
 use crate::resolve::{Context, Physical};

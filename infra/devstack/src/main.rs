@@ -372,7 +372,7 @@ fn key_file(path: &Path, generate: impl FnOnce() -> String) -> Result<String, Er
     Ok(keys)
 }
 
-async fn seed(stack: &Stack, sdk: &aws_config::SdkConfig) -> Result<(), Error> {
+async fn seed(stack: &Stack, sdk: &shared::aws::SdkConfig) -> Result<(), Error> {
     use login::accounts::{Provision, Role, provision};
     let seed_error = |what: &str, message: String| Error::Seed {
         what: what.to_owned(),

@@ -33,8 +33,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
+use shared::aws::SdkConfig;
 use tokio::sync::Mutex;
 
 pub use input::{InputTemplate, InvalidTemplate, MissingValue, render};

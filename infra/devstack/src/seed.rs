@@ -1,7 +1,7 @@
 //! Demo data of the local stack (never the cloud): the public registers and the
 //! local-tax ledger of the demo citizens, from `infra/devstack/data/`.
 
-use aws_config::SdkConfig;
+use shared::aws::SdkConfig;
 
 use crate::deploy::Stack;
 use crate::error::{Error, Result};

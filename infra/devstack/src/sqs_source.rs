@@ -17,11 +17,11 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
 };
 use serde_json::{Map, Value, json};
+use shared::aws::SdkConfig;
 
 use crate::deploy::Stack;
 use crate::error::{Error, Result};

@@ -15,9 +15,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_config::SdkConfig;
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
+use shared::aws::SdkConfig;
 
 use crate::deploy::{self, Stack};
 use crate::emulator;

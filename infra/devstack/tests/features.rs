@@ -55,9 +55,10 @@ fn each_package_built_alone_resolves_the_same_features_as_the_workspace_tests() 
     let built_alone = std::iter::once("devstack").chain(devstack::measure::FUNCTIONS);
     for package in built_alone {
         for (krate, sets) in features(&["-p", package, "-e", "normal,build"]) {
-            // THEN every dependency it builds has the workspace's features
+            // THEN every dependency it builds is built alike by the tests (which
+            // may build more: a build script's own copy of serde, say)
             if let Some(expected) = workspace.get(&krate)
-                && *expected != sets
+                && !sets.iter().all(|set| expected.contains(set))
             {
                 drift.push(format!(
                     "{package}: {krate} {sets:?}, tests build {expected:?}"

@@ -375,7 +375,7 @@ Resources:
 async fn deploy_template(
     template: &str,
     name: &str,
-) -> (devstack::deploy::Stack, aws_config::SdkConfig) {
+) -> (devstack::deploy::Stack, shared::aws::SdkConfig) {
     use devstack::deploy;
     use devstack::template::Template;
     let emulator = tokio::task::spawn_blocking(devstack::emulator::shared)

@@ -22,7 +22,7 @@ pub struct Harness {
     pub source: SqsSource,
     /// The delivery queue (alerts).
     pub delivery: SqsSource,
-    pub sdk: aws_config::SdkConfig,
+    pub sdk: shared::aws::SdkConfig,
 }
 
 /// A citizen of the test: their user id, mobile number (E.164) and token.

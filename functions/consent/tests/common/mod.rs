@@ -7,7 +7,6 @@
 //! fault switchboard; login, alert-sms and the test's reads do not.
 #![allow(dead_code)]
 
-use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
 use devstack::TestStack;
 use devstack::faults::Faults;
@@ -15,6 +14,7 @@ pub use devstack::reply::Reply;
 use devstack::sqs_source::SqsSource;
 pub use devstack::users::{self, User};
 use serde_json::{Value, json};
+use shared::aws::SdkConfig;
 use shared::jwks::Authenticator;
 
 pub const PASSWORD: &str = "Consent-test-pass-1";

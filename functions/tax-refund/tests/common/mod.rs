@@ -19,7 +19,7 @@ pub struct Harness {
     pub login: login::App,
     pub sms: alert_sms::App,
     pub texts: SqsSource,
-    pub sdk: aws_config::SdkConfig,
+    pub sdk: shared::aws::SdkConfig,
 }
 
 /// A signed-in user: id, mobile number (E.164), a password token and a

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aws_config::SdkConfig;
+use shared::aws::SdkConfig;
 
 use super::{Entry, Pipe, Target};
 use crate::error::Error;
