@@ -6,16 +6,21 @@
 //!   residence follows from the address);
 //! - `TAXPAYER#<userId>` / `BILL#<year>#<billId>`: one assessed bill;
 //! - `TAXPAYER#<userId>` / `PAY#<billId>#<paymentId>`: one payment of a bill.
+//!
+//! Items are read with serde_dynamo, each as the part of it certificates use
+//! (the other attributes the tax-refund function keeps are ignored).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use chrono::NaiveDate;
+use serde::Deserialize;
 
-use crate::store::{StoreError, item_n, item_s};
+use crate::store::{StoreError, from_item};
 
-/// A bill with what was paid on it.
-#[derive(Debug, Clone, PartialEq)]
+/// A bill with what was paid on it, read from its bill item.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Bill {
     /// Bill id.
     pub bill_id: String,
@@ -31,7 +36,8 @@ pub struct Bill {
     pub due_date: NaiveDate,
     /// Amount assessed.
     pub amount_krw: i64,
-    /// Sum of the payments.
+    /// Sum of the payments (from the payment items: the bill item has none).
+    #[serde(skip)]
     pub paid_krw: i64,
 }
 
@@ -45,6 +51,21 @@ impl Bill {
     pub fn in_arrears(&self, today: NaiveDate) -> bool {
         self.unpaid_krw() > 0 && today > self.due_date
     }
+}
+
+/// The profile item: whose ledger it is.
+#[derive(Debug, Deserialize)]
+struct Profile {
+    name: String,
+    address: String,
+}
+
+/// What certificates use of a payment item.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentItem {
+    bill_id: String,
+    amount_krw: i64,
 }
 
 /// A taxpayer's ledger.
@@ -92,48 +113,37 @@ pub fn authority_of(address: &str) -> String {
 
 /// The ledger of `user_id`, or `None` when the ledger has no such taxpayer.
 pub async fn load(db: &Client, table: &str, user_id: &str) -> Result<Option<Ledger>, StoreError> {
-    let items = shared::dynamo::query_partition(db, table, &format!("TAXPAYER#{user_id}"))
-        .await
-        .map_err(|e| StoreError::Sdk(e.0))?;
-    let Some(profile) = items
-        .iter()
-        .find(|i| i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("PROFILE"))
-    else {
-        return Ok(None);
-    };
+    let items = shared::dynamo::query_partition(db, table, &format!("TAXPAYER#{user_id}")).await?;
+    let mut profile = None;
+    let mut bills: Vec<Bill> = Vec::new();
     let mut paid: HashMap<String, i64> = HashMap::new();
-    for i in &items {
-        if item_s(i, "sk")?.starts_with("PAY#") {
-            *paid.entry(item_s(i, "billId")?).or_default() += item_n::<i64>(i, "amountKrw")?;
+    for item in items {
+        // The sort key tells the kind of item; claims and others are not read.
+        let sk: String = item
+            .get("sk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        if sk == "PROFILE" {
+            profile = Some(from_item::<Profile>(item)?);
+        } else if sk.starts_with("BILL#") {
+            bills.push(from_item(item)?);
+        } else if sk.starts_with("PAY#") {
+            let payment: PaymentItem = from_item(item)?;
+            *paid.entry(payment.bill_id).or_default() += payment.amount_krw;
         }
     }
-    let mut bills = Vec::new();
-    for i in &items {
-        if !item_s(i, "sk")?.starts_with("BILL#") {
-            continue;
-        }
-        let bill_id = item_s(i, "billId")?;
-        let date = |name: &str| {
-            item_s(i, name)?
-                .parse::<NaiveDate>()
-                .map_err(|_| StoreError::Data(format!("`{name}` is not a date")))
-        };
-        bills.push(Bill {
-            paid_krw: paid.get(&bill_id).copied().unwrap_or(0),
-            bill_id,
-            tax_name: item_s(i, "taxName")?,
-            year: item_n(i, "year")?,
-            period: item_s(i, "period")?,
-            authority: item_s(i, "authority")?,
-            due_date: date("dueDate")?,
-            amount_krw: item_n(i, "amountKrw")?,
-        });
+    let Some(profile) = profile else {
+        return Ok(None);
+    };
+    for bill in &mut bills {
+        bill.paid_krw = paid.get(&bill.bill_id).copied().unwrap_or(0);
     }
     bills.sort_by(|a, b| (a.due_date, &a.bill_id).cmp(&(b.due_date, &b.bill_id)));
     Ok(Some(Ledger {
-        name: item_s(profile, "name")?,
-        address: item_s(profile, "address")?,
-        authority: authority_of(&item_s(profile, "address")?),
+        authority: authority_of(&profile.address),
+        name: profile.name,
+        address: profile.address,
         bills,
     }))
 }
@@ -164,6 +174,38 @@ mod tests {
             authority_of("제주특별자치도 제주시 애월읍 광령리 1"),
             "제주특별자치도 제주시장"
         );
+    }
+
+    #[test]
+    fn a_bill_is_read_as_the_tax_refund_function_writes_it() {
+        use shared::dynamo::{n, s};
+        let item: shared::dynamo::Item = [
+            ("pk", s("TAXPAYER#u")),
+            ("sk", s("BILL#2025#b")),
+            ("billId", s("b")),
+            ("taxType", s("property")),
+            ("taxName", s("재산세")),
+            ("year", n(2025)),
+            ("period", s("2025년 7월 정기분")),
+            ("authority", s("서울특별시 종로구")),
+            ("assessedOn", s("2025-07-10")),
+            ("dueDate", s("2025-07-31")),
+            ("amountKrw", n(100)),
+            ("openKrw", n(60)),
+            ("reservedKrw", n(0)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let bill: Bill = from_item(item.clone()).unwrap();
+        assert_eq!(bill.due_date, NaiveDate::from_ymd_opt(2025, 7, 31).unwrap());
+        assert_eq!((bill.amount_krw, bill.paid_krw, bill.year), (100, 0, 2025));
+        let mut corrupt = item;
+        corrupt.insert("dueDate".into(), s("31.07.2025"));
+        assert!(matches!(
+            from_item::<Bill>(corrupt),
+            Err(StoreError::Data(_))
+        ));
     }
 
     #[test]

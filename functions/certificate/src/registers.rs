@@ -10,15 +10,20 @@
 //! Owner data is kept because a register holds it, but the types this module
 //! reads back ([`Land`], [`Building`]) have no owner field: it cannot be returned
 //! or printed by mistake.
+//!
+//! Items are mapped with serde_dynamo: the import file's records are written as
+//! they are read ([`ParcelRecord`] without its buildings, [`BuildingRecord`],
+//! the owner and the prices as nested maps in a list), and read back as
+//! [`Land`] and [`Building`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+use shared::dynamo::{Item, key, s};
 use shared::http::Invalid;
 
-use crate::store::{StoreError, item_n, item_s, n, s};
+use crate::store::{self, StoreError};
 
 /// A parcel number (PNU): 10-digit legal-dong code, 1 for land or 2 for
 /// forest land (산), 4-digit main and 4-digit sub lot number.
@@ -66,8 +71,9 @@ impl schemars::JsonSchema for Pnu {
     }
 }
 
-/// An owner as a register holds it (never returned or printed).
-#[derive(Debug, Clone, Deserialize)]
+/// An owner as a register holds it (never returned or printed), stored as a
+/// map in the land or building item.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OwnerRecord {
     /// Name of the person or company.
@@ -80,7 +86,7 @@ pub struct OwnerRecord {
     pub reason: String,
 }
 
-/// The official land price of one year.
+/// The official land price of one year (a map in the land item's `prices`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct YearPrice {
@@ -91,8 +97,8 @@ pub struct YearPrice {
     pub price_per_m2_krw: i64,
 }
 
-/// A building as the import file has it.
-#[derive(Debug, Clone, Deserialize)]
+/// A building as the import file has it, and as its item stores it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BuildingRecord {
     /// The building's name.
@@ -113,8 +119,9 @@ pub struct BuildingRecord {
     pub owner: OwnerRecord,
 }
 
-/// A parcel as the import file has it.
-#[derive(Debug, Clone, Deserialize)]
+/// A parcel as the import file has it, and (without its buildings) as its land
+/// item stores it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ParcelRecord {
     /// The parcel number.
@@ -131,7 +138,8 @@ pub struct ParcelRecord {
     pub prices: Vec<YearPrice>,
     /// The land owner.
     pub owner: OwnerRecord,
-    /// Buildings on the parcel.
+    /// Buildings on the parcel (items of their own).
+    #[serde(skip_serializing)]
     pub buildings: Vec<BuildingRecord>,
 }
 
@@ -165,11 +173,11 @@ pub struct Land {
     pub authority: String,
 }
 
-/// A building record as clients and certificates see it.
+/// A building record as clients and certificates see it, read from its item.
 // Fields in the alphabetical order of their JSON names: the answer that lists
 // them was built as a `serde_json::Value`, whose objects sort their keys, and
 // clients keep receiving the same bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(rename = "BuildingRecord")]
 pub struct Building {
@@ -235,14 +243,13 @@ impl Query {
     }
 
     /// The index key to read: the first pair of the longest word (longer words
-    /// are the more selective ones).
+    /// are the more selective ones; [`Query::parse`] guarantees one).
     fn gram(&self) -> String {
-        let longest = self
-            .words
+        self.words
             .iter()
             .max_by_key(|w| w.chars().count())
-            .expect("parse guarantees a word");
-        longest.chars().take(2).collect()
+            .map(|w| w.chars().take(2).collect())
+            .unwrap_or_default()
     }
 
     /// Whether `address` contains every word.
@@ -271,58 +278,53 @@ pub fn grams(address: &str) -> BTreeSet<String> {
 /// Writes every parcel, building and index item of `file` (idempotent: a
 /// second import overwrites the same items).
 pub async fn import(db: &Client, table: &str, file: &RegisterFile) -> Result<usize, ImportError> {
-    let mut items: Vec<HashMap<String, AttributeValue>> = Vec::new();
+    let mut items = Vec::new();
     for p in &file.parcels {
-        let pnu = Pnu::parse(&p.pnu).map_err(|e| ImportError::Invalid {
-            pnu: p.pnu.clone(),
-            problem: e.en().to_owned(),
-        })?;
-        let pk = format!("PARCEL#{}", pnu.as_str());
-        let prices = p
-            .prices
-            .iter()
-            .map(|y| {
-                AttributeValue::M(HashMap::from([
-                    ("year".to_owned(), n(y.year)),
-                    ("pricePerM2Krw".to_owned(), n(y.price_per_m2_krw)),
-                ]))
-            })
-            .collect();
-        items.push(HashMap::from([
-            ("pk".to_owned(), s(&pk)),
-            ("sk".to_owned(), s("LAND")),
-            ("pnu".to_owned(), s(pnu.as_str())),
-            ("address".to_owned(), s(&p.address)),
-            ("authority".to_owned(), s(&p.authority)),
-            ("landCategory".to_owned(), s(&p.land_category)),
-            ("areaM2".to_owned(), n(p.area_m2)),
-            ("prices".to_owned(), AttributeValue::L(prices)),
-            ("owner".to_owned(), owner_item(&p.owner)),
-        ]));
-        for (i, b) in p.buildings.iter().enumerate() {
-            items.push(HashMap::from([
-                ("pk".to_owned(), s(&pk)),
-                ("sk".to_owned(), s(&format!("BLDG#{:02}", i + 1))),
-                ("name".to_owned(), s(&b.name)),
-                ("mainUse".to_owned(), s(&b.main_use)),
-                ("structure".to_owned(), s(&b.structure)),
-                ("floorsAbove".to_owned(), n(b.floors_above)),
-                ("floorsBelow".to_owned(), n(b.floors_below)),
-                ("totalFloorAreaM2".to_owned(), n(b.total_floor_area_m2)),
-                ("approvalDate".to_owned(), s(&b.approval_date)),
-                ("owner".to_owned(), owner_item(&b.owner)),
-            ]));
-        }
-        for gram in grams(&p.address) {
-            items.push(HashMap::from([
-                ("pk".to_owned(), s(&format!("GRAM#{gram}"))),
-                ("sk".to_owned(), s(pnu.as_str())),
-                ("address".to_owned(), s(&p.address)),
-            ]));
-        }
+        items.extend(parcel_items(p)?);
     }
-    crate::store::put_all(db, table, &items).await?;
+    shared::dynamo::put_all(db, table, &items)
+        .await
+        .map_err(StoreError::from)?;
     Ok(items.len())
+}
+
+/// The items of one parcel: its land item, one per building, and its
+/// address-index items.
+fn parcel_items(p: &ParcelRecord) -> Result<Vec<Item>, ImportError> {
+    let pnu = Pnu::parse(&p.pnu).map_err(|e| ImportError::Invalid {
+        pnu: p.pnu.clone(),
+        problem: e.en().to_owned(),
+    })?;
+    let pk = format!("PARCEL#{}", pnu.as_str());
+    let mut items = vec![store::to_item(&pk, "LAND", p, None)?];
+    for (i, b) in p.buildings.iter().enumerate() {
+        items.push(store::to_item(&pk, format!("BLDG#{:02}", i + 1), b, None)?);
+    }
+    let indexed = Gram {
+        address: &p.address,
+    };
+    for gram in grams(&p.address) {
+        let pk = format!("GRAM#{gram}");
+        items.push(store::to_item(pk, pnu.as_str(), &indexed, None)?);
+    }
+    Ok(items)
+}
+
+/// An address-index item (`GRAM#<pair>` / `<pnu>`): the address, to match
+/// every word of a query against.
+#[derive(Debug, Serialize)]
+struct Gram<'a> {
+    /// The lot address.
+    address: &'a str,
+}
+
+/// An address-index item as read: the parcel number is its sort key.
+#[derive(Debug, Deserialize)]
+struct GramHit {
+    /// The parcel number.
+    sk: String,
+    /// The lot address.
+    address: String,
 }
 
 /// Why an import failed.
@@ -341,13 +343,16 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-fn owner_item(o: &OwnerRecord) -> AttributeValue {
-    AttributeValue::M(HashMap::from([
-        ("name".to_owned(), s(&o.name)),
-        ("share".to_owned(), s(&o.share)),
-        ("since".to_owned(), s(&o.since)),
-        ("reason".to_owned(), s(&o.reason)),
-    ]))
+/// What a land item holds that may be shown (the owner is not even read).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LandItem {
+    address: String,
+    authority: String,
+    land_category: String,
+    area_m2: f64,
+    #[serde(default)]
+    prices: Vec<YearPrice>,
 }
 
 /// The land record of `pnu`, if the register has it.
@@ -355,8 +360,7 @@ pub async fn land(db: &Client, table: &str, pnu: &Pnu) -> Result<Option<Land>, S
     let out = db
         .get_item()
         .table_name(table)
-        .key("pk", s(&format!("PARCEL#{}", pnu.as_str())))
-        .key("sk", s("LAND"))
+        .set_key(Some(key(format!("PARCEL#{}", pnu.as_str()), "LAND")))
         // Only what may be shown: the owner is never read.
         .projection_expression("address, authority, landCategory, areaM2, prices")
         .send()
@@ -365,30 +369,22 @@ pub async fn land(db: &Client, table: &str, pnu: &Pnu) -> Result<Option<Land>, S
     let Some(item) = out.item else {
         return Ok(None);
     };
-    let mut prices: Vec<YearPrice> = item
-        .get("prices")
-        .and_then(|v| v.as_l().ok())
-        .map(|l| {
-            l.iter()
-                .filter_map(|p| {
-                    let m = p.as_m().ok()?;
-                    Some(YearPrice {
-                        year: item_n(m, "year").ok()?,
-                        price_per_m2_krw: item_n(m, "pricePerM2Krw").ok()?,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let LandItem {
+        address,
+        authority,
+        land_category,
+        area_m2,
+        mut prices,
+    } = store::from_item(item)?;
     prices.sort_by_key(|p| p.year);
     Ok(Some(Land {
         pnu: pnu.clone(),
-        address: item_s(&item, "address")?,
-        land_category: item_s(&item, "landCategory")?,
-        area_m2: item_n(&item, "areaM2")?,
+        address,
+        land_category,
+        area_m2,
         official_land_price_per_m2_krw: prices.last().map(|p| p.price_per_m2_krw),
         official_land_prices: prices,
-        authority: item_s(&item, "authority")?,
+        authority,
     }))
 }
 
@@ -398,7 +394,7 @@ pub async fn buildings(db: &Client, table: &str, pnu: &Pnu) -> Result<Vec<Buildi
         .query()
         .table_name(table)
         .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
-        .expression_attribute_values(":pk", s(&format!("PARCEL#{}", pnu.as_str())))
+        .expression_attribute_values(":pk", s(format!("PARCEL#{}", pnu.as_str())))
         .expression_attribute_values(":b", s("BLDG#"))
         .projection_expression(
             "#name, mainUse, #structure, floorsAbove, floorsBelow, totalFloorAreaM2, approvalDate",
@@ -408,20 +404,7 @@ pub async fn buildings(db: &Client, table: &str, pnu: &Pnu) -> Result<Vec<Buildi
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    out.items()
-        .iter()
-        .map(|i| {
-            Ok(Building {
-                name: item_s(i, "name")?,
-                main_use: item_s(i, "mainUse")?,
-                structure: item_s(i, "structure")?,
-                floors_above: item_n(i, "floorsAbove")?,
-                floors_below: item_n(i, "floorsBelow")?,
-                total_floor_area_m2: item_n(i, "totalFloorAreaM2")?,
-                approval_date: item_s(i, "approvalDate")?,
-            })
-        })
-        .collect()
+    store::from_items(out.items.unwrap_or_default())
 }
 
 /// One page of parcels whose address contains every word of `query`, ordered
@@ -443,19 +426,14 @@ pub async fn search(
             .table_name(table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(&pk))
-            .set_exclusive_start_key(
-                start
-                    .as_ref()
-                    .map(|sk| HashMap::from([("pk".to_owned(), s(&pk)), ("sk".to_owned(), s(sk))])),
-            )
+            .set_exclusive_start_key(start.as_ref().map(|sk| key(&pk, sk)))
             .limit(100)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
         let more = out.last_evaluated_key.is_some();
-        for item in out.items() {
-            let pnu = item_s(item, "sk")?;
-            let address = item_s(item, "address")?;
+        let page: Vec<GramHit> = store::from_items(out.items.unwrap_or_default())?;
+        for GramHit { sk: pnu, address } in page {
             start = Some(pnu.clone());
             if query.matches(&address) {
                 hits.push(Hit { pnu, address });
@@ -475,6 +453,9 @@ pub async fn search(
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use shared::dynamo::n;
+
     use super::*;
 
     #[test]
@@ -516,6 +497,68 @@ mod tests {
         assert_eq!(q.gram(), "종로");
         let q = Query::parse(Some("횡계리 산")).unwrap();
         assert!(q.matches("강원특별자치도 평창군 대관령면 횡계리 산 12"));
+    }
+
+    #[test]
+    fn a_parcel_is_stored_as_before() {
+        let owner = serde_json::json!({
+            "name": "홍길동", "share": "1/1", "since": "2001-02-03", "reason": "매매"
+        });
+        let p: ParcelRecord = serde_json::from_value(serde_json::json!({
+            "pnu": "1111010100100010000", "address": "서울특별시 종로구 청운동 1",
+            "authority": "서울특별시 종로구청장", "landCategory": "대", "areaM2": 330.5,
+            "prices": [{"year": 2025, "pricePerM2Krw": 5000000}], "owner": owner.clone(),
+            "buildings": [{"name": "청운빌딩", "mainUse": "업무시설", "structure": "철근콘크리트구조",
+                "floorsAbove": 5, "floorsBelow": 1, "totalFloorAreaM2": 1200.0,
+                "approvalDate": "2001-02-03", "owner": owner}]
+        }))
+        .unwrap();
+        let items = parcel_items(&p).unwrap();
+        let fields = |pairs: Vec<(&str, AttributeValue)>| -> Item {
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        };
+        let owner = AttributeValue::M(fields(vec![
+            ("name", s("홍길동")),
+            ("share", s("1/1")),
+            ("since", s("2001-02-03")),
+            ("reason", s("매매")),
+        ]));
+        let price = fields(vec![("year", n(2025)), ("pricePerM2Krw", n(5_000_000))]);
+        let land = fields(vec![
+            ("pk", s("PARCEL#1111010100100010000")),
+            ("sk", s("LAND")),
+            ("pnu", s("1111010100100010000")),
+            ("address", s("서울특별시 종로구 청운동 1")),
+            ("authority", s("서울특별시 종로구청장")),
+            ("landCategory", s("대")),
+            ("areaM2", n(330.5)),
+            ("prices", AttributeValue::L(vec![AttributeValue::M(price)])),
+            ("owner", owner.clone()),
+        ]);
+        assert_eq!(items[0], land);
+        let building = fields(vec![
+            ("pk", s("PARCEL#1111010100100010000")),
+            ("sk", s("BLDG#01")),
+            ("name", s("청운빌딩")),
+            ("mainUse", s("업무시설")),
+            ("structure", s("철근콘크리트구조")),
+            ("floorsAbove", n(5)),
+            ("floorsBelow", n(1)),
+            ("totalFloorAreaM2", n(1200.0)),
+            ("approvalDate", s("2001-02-03")),
+            ("owner", owner),
+        ]);
+        assert_eq!(items[1], building);
+        let index = &items[2..];
+        assert_eq!(index.len(), grams("서울특별시 종로구 청운동 1").len());
+        assert!(index.iter().all(|i| i.len() == 3
+            && i["sk"] == s("1111010100100010000")
+            && i["address"] == s("서울특별시 종로구 청운동 1")));
+        let read: Vec<Building> = store::from_items(vec![building]).unwrap();
+        assert_eq!(
+            (read[0].name.as_str(), read[0].floors_above),
+            ("청운빌딩", 5)
+        );
     }
 
     #[test]

@@ -19,89 +19,34 @@
 //! already issued one).
 //! Records stay for [`RETENTION_SECS`] so that expired certificates answer
 //! `expired`, not `unknown`.
-
-use std::collections::HashMap;
-use std::fmt::Display;
-use std::str::FromStr;
+//!
+//! Items are mapped with serde_dynamo (the `item` module): [`Record`],
+//! [`Entry`], [`Check`] and the request's key are each written beside their
+//! key and `ttl`, and read back as those types.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::builders::PutBuilder;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chrono::{DateTime, FixedOffset};
-
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use shared::dynamo::{Item, key, n, s};
 use shared::events::DomainEvent;
 use shared::events::payloads::{CertificateIssued, CertificateRevoked};
 
 use crate::documents::Kind;
 
+mod item;
+
+pub use item::{StoreError, from_item, from_items, to_item};
+
 /// How long records and verification logs are kept (5 years).
 pub const RETENTION_SECS: i64 = 5 * 365 * 86_400;
 
-/// A string attribute.
-pub fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
-/// A number attribute.
-pub fn n(v: impl Display) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-/// A string attribute of `item`.
-pub fn item_s(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .ok_or_else(|| StoreError::Data(format!("`{name}` is missing or not a string")))
-}
-
-/// A number attribute of `item`.
-pub fn item_n<T: FromStr>(
-    item: &HashMap<String, AttributeValue>,
-    name: &str,
-) -> Result<T, StoreError> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| StoreError::Data(format!("`{name}` is missing or not a number")))
-}
-
-/// Writes `items` with BatchWriteItem ([`shared::dynamo::put_all`]); for
-/// imports, not for requests.
-pub async fn put_all(
-    db: &Client,
-    table: &str,
-    items: &[shared::dynamo::Item],
-) -> Result<(), StoreError> {
-    shared::dynamo::put_all(db, table, items)
-        .await
-        .map_err(|e| StoreError::Sdk(e.0))
-}
-
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The service failed.
-    #[error("dynamodb: {0}")]
-    Sdk(String),
-    /// An item is not what this code writes.
-    #[error("unexpected item: {0}")]
-    Data(String),
-}
-
-impl StoreError {
-    /// From an SDK error, with its context.
-    pub fn from_sdk<E, R>(e: SdkError<E, R>) -> Self
-    where
-        E: std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
-        StoreError::Sdk(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-    }
-}
-
 /// Whether a certificate still counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Issued and not revoked.
     Issued,
@@ -119,18 +64,21 @@ impl Status {
     }
 }
 
-/// An issued certificate.
-#[derive(Debug, Clone, PartialEq)]
+/// An issued certificate, as its item (`CERT#<issueNumber>` / `META`) holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Record {
     /// `NNNN-NNNN-NNNN-NNNN`.
     pub issue_number: String,
     /// The type.
+    #[serde(rename = "type", with = "item::kind_code")]
     pub kind: Kind,
     /// The citizen who issued it.
     pub owner_id: String,
     /// What it is about: the parcel number, or the masked name.
     pub subject: String,
     /// When it was issued (KST).
+    #[serde(with = "item::rfc3339")]
     pub issued_at: DateTime<FixedOffset>,
     /// SHA-256 of the PDF, lowercase hex.
     pub sha256: String,
@@ -138,45 +86,19 @@ pub struct Record {
     pub object_key: String,
     /// Issued or revoked.
     pub status: Status,
-    /// When it was revoked.
+    /// When it was revoked (set by [`revoke`]'s update: absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
 }
 
 impl Record {
-    fn public_attributes(&self) -> Vec<(&'static str, AttributeValue)> {
-        vec![
-            ("issueNumber", s(&self.issue_number)),
-            ("type", s(self.kind.as_str())),
-            ("subject", s(&self.subject)),
-            ("issuedAt", s(&self.issued_at.to_rfc3339())),
-            ("sha256", s(&self.sha256)),
-            ("status", s(self.status.as_str())),
-            ("ttl", n(self.issued_at.timestamp() + RETENTION_SECS)),
-        ]
-    }
-
-    fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Self, StoreError> {
-        let kind = item_s(item, "type")?;
-        let issued_at = item_s(item, "issuedAt")?;
-        Ok(Record {
-            issue_number: item_s(item, "issueNumber")?,
-            kind: Kind::parse(&kind).ok_or_else(|| StoreError::Data(format!("type `{kind}`")))?,
-            owner_id: item_s(item, "ownerId")?,
-            subject: item_s(item, "subject")?,
-            issued_at: DateTime::parse_from_rfc3339(&issued_at)
-                .map_err(|_| StoreError::Data("`issuedAt`".into()))?,
-            sha256: item_s(item, "sha256")?,
-            object_key: item_s(item, "objectKey")?,
-            status: match item_s(item, "status")?.as_str() {
-                "revoked" => Status::Revoked,
-                _ => Status::Issued,
-            },
-            revoked_at: item_s(item, "revokedAt").ok(),
-        })
-    }
-
     fn list_sk(&self) -> String {
         format!("CERT#{}#{}", self.issued_at.to_rfc3339(), self.issue_number)
+    }
+
+    /// Deleted by DynamoDB [`RETENTION_SECS`] after the issue.
+    fn ttl(&self) -> i64 {
+        self.issued_at.timestamp() + RETENTION_SECS
     }
 }
 
@@ -208,15 +130,21 @@ pub struct RequestKey {
 }
 
 impl RequestKey {
-    fn item_key(&self) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (
-                "pk".to_owned(),
-                s(&format!("ISSUE#{}#{}", self.owner_id, self.key)),
-            ),
-            ("sk".to_owned(), s("ISSUE")),
-        ])
+    fn pk(&self) -> String {
+        format!("ISSUE#{}#{}", self.owner_id, self.key)
     }
+}
+
+/// The item of an issue request's key (`ISSUE#<userId>#<key>` / `ISSUE`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueKey {
+    /// The certificate the request issued.
+    issue_number: String,
+    /// The request's fingerprint.
+    fingerprint: String,
+    /// When (Unix seconds): what the idempotency window is counted from.
+    created_at: i64,
 }
 
 /// A certificate an earlier attempt of a request issued.
@@ -239,7 +167,7 @@ pub async fn issued_for(
     let out = db
         .get_item()
         .table_name(table)
-        .set_key(Some(request.item_key()))
+        .set_key(Some(key(request.pk(), "ISSUE")))
         .consistent_read(true)
         .send()
         .await
@@ -247,14 +175,41 @@ pub async fn issued_for(
     let Some(item) = out.item else {
         return Ok(None);
     };
+    let found: IssueKey = from_item(item)?;
     // TTL deletes late: an expired key names nothing.
-    if item_n::<i64>(&item, "createdAt")? < now - shared::idempotency::WINDOW_SECS {
+    if found.created_at < now - shared::idempotency::WINDOW_SECS {
         return Ok(None);
     }
     Ok(Some(Earlier {
-        issue_number: item_s(&item, "issueNumber")?,
-        fingerprint: item_s(&item, "fingerprint")?,
+        issue_number: found.issue_number,
+        fingerprint: found.fingerprint,
     }))
+}
+
+/// A transaction's put.
+fn transact_put(put: PutBuilder) -> Result<TransactWriteItem, StoreError> {
+    let put = put.build().map_err(|e| StoreError::Data(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The items [`insert`] writes at `now` (Unix seconds): the record, its list
+/// entry and the request's key.
+fn issue_items(r: &Record, request: &RequestKey, now: i64) -> Result<[Item; 3], StoreError> {
+    let meta = to_item(format!("CERT#{}", r.issue_number), "META", r, Some(r.ttl()))?;
+    let entry = to_item(
+        format!("OWNER#{}", r.owner_id),
+        r.list_sk(),
+        &Entry::of(r),
+        Some(r.ttl()),
+    )?;
+    let issue_key = IssueKey {
+        issue_number: r.issue_number.clone(),
+        fingerprint: request.fingerprint.clone(),
+        created_at: now,
+    };
+    let key_ttl = now + shared::idempotency::WINDOW_SECS + 3600;
+    let key_item = to_item(request.pk(), "ISSUE", &issue_key, Some(key_ttl))?;
+    Ok([meta, entry, key_item])
 }
 
 /// Stores a new record, its list entry, the key of the `request` that issued
@@ -274,71 +229,30 @@ pub async fn insert(
     let event = DomainEvent::at(&r.owner_id, &issued, r.issued_at.timestamp())
         .and_then(|e| e.outbox_put(table))
         .map_err(|e| StoreError::Data(e.to_string()))?;
-    let mut meta: HashMap<String, AttributeValue> = r
-        .public_attributes()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    let mut entry = meta.clone();
-    meta.insert("pk".into(), s(&format!("CERT#{}", r.issue_number)));
-    meta.insert("sk".into(), s("META"));
-    meta.insert("ownerId".into(), s(&r.owner_id));
-    meta.insert("objectKey".into(), s(&r.object_key));
-    entry.insert("pk".into(), s(&format!("OWNER#{}", r.owner_id)));
-    entry.insert("sk".into(), s(&r.list_sk()));
     let now = shared::time::now_secs();
-    let mut key_item = request.item_key();
-    key_item.insert("issueNumber".into(), s(&r.issue_number));
-    key_item.insert("fingerprint".into(), s(&request.fingerprint));
-    key_item.insert("createdAt".into(), n(now));
-    key_item.insert(
-        "ttl".into(),
-        n(now + shared::idempotency::WINDOW_SECS + 3600),
-    );
+    let [meta, entry, key_item] = issue_items(r, request, now)?;
     let result = db
         .transact_write_items()
-        .transact_items(
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(table)
-                        .set_item(Some(meta))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build()
-                        .map_err(|e| StoreError::Data(e.to_string()))?,
-                )
-                .build(),
-        )
-        .transact_items(
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(table)
-                        .set_item(Some(entry))
-                        .build()
-                        .map_err(|e| StoreError::Data(e.to_string()))?,
-                )
-                .build(),
-        )
+        .transact_items(transact_put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(meta))
+                .condition_expression("attribute_not_exists(pk)"),
+        )?)
+        .transact_items(transact_put(
+            Put::builder().table_name(table).set_item(Some(entry)),
+        )?)
         .transact_items(event)
-        .transact_items(
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(table)
-                        .set_item(Some(key_item))
-                        .condition_expression(
-                            "attribute_not_exists(pk) OR createdAt < :windowStart",
-                        )
-                        .expression_attribute_values(
-                            ":windowStart",
-                            n(now - shared::idempotency::WINDOW_SECS),
-                        )
-                        .build()
-                        .map_err(|e| StoreError::Data(e.to_string()))?,
-                )
-                .build(),
-        )
+        .transact_items(transact_put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(key_item))
+                .condition_expression("attribute_not_exists(pk) OR createdAt < :windowStart")
+                .expression_attribute_values(
+                    ":windowStart",
+                    n(now - shared::idempotency::WINDOW_SECS),
+                ),
+        )?)
         .send()
         .await;
     match result {
@@ -372,13 +286,12 @@ pub async fn get(
     let out = db
         .get_item()
         .table_name(table)
-        .key("pk", s(&format!("CERT#{issue_number}")))
-        .key("sk", s("META"))
+        .set_key(Some(key(format!("CERT#{issue_number}"), "META")))
         .consistent_read(true)
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    out.item.as_ref().map(Record::from_item).transpose()
+    out.item.map(from_item).transpose()
 }
 
 /// Marks `r` revoked: record, list entry and the `certificate.revoked` event in
@@ -389,11 +302,11 @@ pub async fn revoke(db: &Client, table: &str, r: &Record, at: &str) -> Result<Re
     if r.status == Status::Revoked {
         return Ok(r.clone());
     }
+    // An update, not a put: two attributes change, the rest stays as issued.
     let update = |pk: String, sk: String| {
         Update::builder()
             .table_name(table)
-            .key("pk", s(&pk))
-            .key("sk", s(&sk))
+            .set_key(Some(key(pk, sk)))
             .update_expression("SET #status = :revoked, revokedAt = :at")
             .condition_expression("#status = :issued")
             .expression_attribute_names("#status", "status")
@@ -449,21 +362,18 @@ fn is_cancelled<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
         .is_some_and(|se| se.code() == Some("TransactionCanceledException"))
 }
 
-/// A DynamoDB item.
-pub type Item = HashMap<String, AttributeValue>;
-
 /// One page of the items of partition `pk` whose sort key starts with
-/// `prefix`, newest (highest sort key) first, resuming after the sort key
-/// `after`; returns the page and, when more follow, the sort key to resume
+/// `prefix`, as `T`s, newest (highest sort key) first, resuming after the sort
+/// key `after`; returns the page and, when more follow, the sort key to resume
 /// after.
-async fn newest_first(
+async fn newest_first<T: DeserializeOwned>(
     db: &Client,
     table: &str,
     pk: &str,
     prefix: &str,
     limit: i32,
     after: Option<String>,
-) -> Result<(Vec<Item>, Option<String>), StoreError> {
+) -> Result<(Vec<T>, Option<String>), StoreError> {
     let out = db
         .query()
         .table_name(table)
@@ -473,32 +383,34 @@ async fn newest_first(
         .scan_index_forward(false)
         // One item beyond the page tells whether another page exists.
         .limit(limit + 1)
-        .set_exclusive_start_key(
-            after.map(|sk| HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(&sk))])),
-        )
+        .set_exclusive_start_key(after.map(|sk| key(pk, sk)))
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
     let mut items = out.items.unwrap_or_default();
     let limit = usize::try_from(limit).unwrap_or(0);
-    if items.len() <= limit {
-        return Ok((items, None));
+    let mut next = None;
+    if items.len() > limit {
+        items.truncate(limit);
+        // Read before the items are mapped: the sort key is not theirs.
+        next = items
+            .last()
+            .and_then(|i| i.get("sk"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
     }
-    items.truncate(limit);
-    let next = items
-        .last()
-        .and_then(|i| i.get("sk"))
-        .and_then(|v| v.as_s().ok())
-        .cloned();
-    Ok((items, next))
+    Ok((from_items(items)?, next))
 }
 
-/// One entry of an owner's list.
-#[derive(Debug, Clone, PartialEq)]
+/// One entry of an owner's list (`OWNER#<userId>` / `CERT#<issuedAt>#<issueNumber>`):
+/// the record's public fields, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Entry {
     /// Issue number.
     pub issue_number: String,
     /// Type.
+    #[serde(rename = "type")]
     pub kind: String,
     /// Subject.
     pub subject: String,
@@ -510,6 +422,20 @@ pub struct Entry {
     pub sha256: String,
 }
 
+impl Entry {
+    /// The entry of `r`.
+    fn of(r: &Record) -> Self {
+        Entry {
+            issue_number: r.issue_number.clone(),
+            kind: r.kind.as_str().to_owned(),
+            subject: r.subject.clone(),
+            issued_at: r.issued_at.to_rfc3339(),
+            status: r.status.as_str().to_owned(),
+            sha256: r.sha256.clone(),
+        }
+    }
+}
+
 /// A page of `owner_id`'s certificates, newest first, after the list key
 /// `after`; returns the key to resume after.
 pub async fn list(
@@ -519,29 +445,8 @@ pub async fn list(
     limit: i32,
     after: Option<String>,
 ) -> Result<(Vec<Entry>, Option<String>), StoreError> {
-    let (page, next) = newest_first(
-        db,
-        table,
-        &format!("OWNER#{owner_id}"),
-        "CERT#",
-        limit,
-        after,
-    )
-    .await?;
-    let items = page
-        .iter()
-        .map(|i| {
-            Ok(Entry {
-                issue_number: item_s(i, "issueNumber")?,
-                kind: item_s(i, "type")?,
-                subject: item_s(i, "subject")?,
-                issued_at: item_s(i, "issuedAt")?,
-                status: item_s(i, "status")?,
-                sha256: item_s(i, "sha256")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok((items, next))
+    let pk = format!("OWNER#{owner_id}");
+    newest_first(db, table, &pk, "CERT#", limit, after).await
 }
 
 /// How a certificate was checked.
@@ -563,8 +468,10 @@ impl Channel {
     }
 }
 
-/// One verification of a certificate.
-#[derive(Debug, Clone, PartialEq)]
+/// One verification of a certificate (`CERT#<issueNumber>` /
+/// `CHECK#<checkedAt>#<random>`), as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// When (RFC 3339, milliseconds).
     pub checked_at: String,
@@ -572,6 +479,25 @@ pub struct Check {
     pub channel: String,
     /// What the checker was told: `valid`, or the reason it was not.
     pub result: String,
+}
+
+/// The item of a verification of `issue_number` at `now`.
+fn check_item(
+    issue_number: &str,
+    channel: Channel,
+    result: &str,
+    now: DateTime<FixedOffset>,
+) -> Result<Item, StoreError> {
+    let checked_at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    // The random part keeps two checks of the same millisecond apart.
+    let sk = format!("CHECK#{checked_at}#{}", shared::random::token::<6>());
+    let check = Check {
+        checked_at,
+        channel: channel.as_str().to_owned(),
+        result: result.to_owned(),
+    };
+    let ttl = now.timestamp() + RETENTION_SECS;
+    to_item(format!("CERT#{issue_number}"), sk, &check, Some(ttl))
 }
 
 /// Logs a verification of `issue_number`.
@@ -583,21 +509,10 @@ pub async fn record_check(
     result: &str,
     now: DateTime<FixedOffset>,
 ) -> Result<(), StoreError> {
-    let checked_at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    let item = check_item(issue_number, channel, result, now)?;
     db.put_item()
         .table_name(table)
-        .item("pk", s(&format!("CERT#{issue_number}")))
-        .item(
-            "sk",
-            s(&format!(
-                "CHECK#{checked_at}#{}",
-                shared::random::token::<6>()
-            )),
-        )
-        .item("checkedAt", s(&checked_at))
-        .item("channel", s(channel.as_str()))
-        .item("result", s(result))
-        .item("ttl", n(now.timestamp() + RETENTION_SECS))
+        .set_item(Some(item))
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
@@ -612,24 +527,9 @@ pub async fn checks(
     limit: i32,
     after: Option<String>,
 ) -> Result<(Vec<Check>, Option<String>), StoreError> {
-    let (page, next) = newest_first(
-        db,
-        table,
-        &format!("CERT#{issue_number}"),
-        "CHECK#",
-        limit,
-        after,
-    )
-    .await?;
-    let items = page
-        .iter()
-        .map(|i| {
-            Ok(Check {
-                checked_at: item_s(i, "checkedAt")?,
-                channel: item_s(i, "channel")?,
-                result: item_s(i, "result")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok((items, next))
+    let pk = format!("CERT#{issue_number}");
+    newest_first(db, table, &pk, "CHECK#", limit, after).await
 }
+
+#[cfg(test)]
+mod tests;
