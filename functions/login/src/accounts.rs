@@ -4,15 +4,18 @@
 //! makes loginIds unique and holds the credential (user id and password hash), so
 //! a password check is one read whether or not the loginId exists: an unknown
 //! loginId costs the same reads and the same argon2 work as a wrong password.
-//! Both are written in one transaction.
+//! Both are written in one transaction. Both are mapped with serde_dynamo: the
+//! profile is an [`Account`] (plus `createdAt`), the credential a
+//! [`Credential`]. Other readers of these items: `consent` (the credential's
+//! `userId`, the profile's `role`) and `alert-sms` (the profile's `phone`).
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::auth::Role as TokenRole;
 use shared::phone::PhoneNumber;
 
 use crate::App;
-use crate::db::{self, Item, StoreError, n, s, text};
+use crate::db::{self, Item, StoreError, n};
 use crate::error::LoginError;
 use crate::inputs::{LoginId, NewPassword};
 
@@ -35,8 +38,10 @@ impl From<Role> for TokenRole {
     }
 }
 
-/// A stored account.
-#[derive(Clone)]
+/// A stored account: the profile item `USER#<userId>/PROFILE` (which also
+/// holds `createdAt` and `otpLastStep`, written by their own requests).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Account {
     /// User id.
     pub user_id: String,
@@ -44,17 +49,23 @@ pub struct Account {
     pub login_id: String,
     /// Registered name.
     pub name: String,
-    /// Mobile number.
+    /// Mobile number (stored in E.164).
+    #[serde(with = "stored_phone")]
     pub phone: PhoneNumber,
-    /// Role.
+    /// Role (`citizen` or `official`).
     pub role: TokenRole,
-    /// Scopes (officials).
+    /// Scopes (officials); stored even when empty, and absent on profiles
+    /// seeded without it (alert-sms's benchmark writes such profiles).
+    #[serde(default)]
     pub scopes: Vec<String>,
     /// Agency code (officials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
     /// Confirmed TOTP secret: when set, OTP is required at password login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp_secret: Option<String>,
     /// TOTP secret awaiting confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp_pending: Option<String>,
 }
 
@@ -67,23 +78,20 @@ impl std::fmt::Debug for Account {
     }
 }
 
-impl Account {
-    fn from_item(item: &Item) -> Option<Self> {
-        Some(Self {
-            user_id: text(item, "userId")?,
-            login_id: text(item, "loginId")?,
-            name: text(item, "name")?,
-            phone: PhoneNumber::from_stored(text(item, "phone")?),
-            role: if text(item, "role")? == "official" {
-                TokenRole::Official
-            } else {
-                TokenRole::Citizen
-            },
-            scopes: db::list(item, "scopes"),
-            agency: text(item, "agency"),
-            otp_secret: text(item, "otpSecret"),
-            otp_pending: text(item, "otpPending"),
-        })
+/// The phone number as the profile stores it: its E.164 string, which other
+/// functions (alert-sms) read as it is.
+mod stored_phone {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use shared::phone::PhoneNumber;
+
+    /// Writes the E.164 string.
+    pub fn serialize<S: Serializer>(phone: &PhoneNumber, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(phone.e164())
+    }
+
+    /// Reads the E.164 string as it was written.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PhoneNumber, D::Error> {
+        String::deserialize(d).map(PhoneNumber::from_stored)
     }
 }
 
@@ -223,29 +231,26 @@ struct NewAccount<'a> {
 
 async fn create(app: &App, a: NewAccount<'_>) -> Result<String, LoginError> {
     let user_id = shared::random::uuid();
-    let now = shared::time::now_secs();
-    let mut profile = db::key(format!("USER#{user_id}"), "PROFILE");
-    profile.extend([
-        ("userId".to_owned(), s(&user_id)),
-        ("loginId".to_owned(), s(a.login_id)),
-        ("name".to_owned(), s(a.name)),
-        ("phone".to_owned(), s(a.phone.e164())),
-        (
-            "role".to_owned(),
-            s(match a.role {
-                Role::Citizen => "citizen",
-                Role::Official => "official",
-            }),
-        ),
-        ("scopes".to_owned(), db::str_list(a.scopes)),
-        ("createdAt".to_owned(), n(now)),
-    ]);
-    if let Some(agency) = a.agency {
-        profile.insert("agency".to_owned(), s(agency));
-    }
-    let mut pointer = db::key(format!("LOGINID#{}", a.login_id), "LOGINID");
-    pointer.insert("userId".to_owned(), s(&user_id));
-    pointer.insert("passwordHash".to_owned(), s(a.password_hash));
+    let account = Account {
+        user_id: user_id.clone(),
+        login_id: a.login_id.to_owned(),
+        name: a.name.to_owned(),
+        phone: a.phone.clone(),
+        role: a.role.into(),
+        scopes: a.scopes.to_vec(),
+        agency: a.agency.map(str::to_owned),
+        otp_secret: None,
+        otp_pending: None,
+    };
+    let mut profile = db::keyed_item(profile_key(&user_id), &account)?;
+    profile.insert("createdAt".to_owned(), n(shared::time::now_secs()));
+    let pointer = db::keyed_item(
+        credential_key(a.login_id),
+        &Credential {
+            user_id: user_id.clone(),
+            password_hash: a.password_hash.to_owned(),
+        },
+    )?;
     let put = |item: Item| {
         Put::builder()
             .table_name(&app.table)
@@ -273,19 +278,28 @@ async fn create(app: &App, a: NewAccount<'_>) -> Result<String, LoginError> {
     }
 }
 
+/// The key of `user_id`'s profile.
+pub(crate) fn profile_key(user_id: &str) -> Item {
+    db::key(format!("USER#{user_id}"), "PROFILE")
+}
+
+fn credential_key(login_id: &str) -> Item {
+    db::key(format!("LOGINID#{login_id}"), "LOGINID")
+}
+
 /// The user id registered under `login_id`.
 pub async fn user_id_of(app: &App, login_id: &str) -> Result<Option<String>, StoreError> {
-    let out = db::get(app, db::key(format!("LOGINID#{login_id}"), "LOGINID")).await?;
-    Ok(out.as_ref().and_then(|i| text(i, "userId")))
+    Ok(credential(app, login_id).await?.map(|c| c.user_id))
 }
 
 /// The account of `user_id`.
 pub async fn load(app: &App, user_id: &str) -> Result<Option<Account>, StoreError> {
-    let out = db::get(app, db::key(format!("USER#{user_id}"), "PROFILE")).await?;
-    Ok(out.as_ref().and_then(Account::from_item))
+    db::get(app, profile_key(user_id)).await
 }
 
-/// What a password is checked against.
+/// What a password is checked against: the item `LOGINID#<loginId>/LOGINID`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Credential {
     /// The user.
     pub user_id: String,
@@ -295,11 +309,5 @@ pub struct Credential {
 
 /// The credential registered under `login_id` (one read).
 pub async fn credential(app: &App, login_id: &str) -> Result<Option<Credential>, StoreError> {
-    let out = db::get(app, db::key(format!("LOGINID#{login_id}"), "LOGINID")).await?;
-    Ok(out.as_ref().and_then(|i| {
-        Some(Credential {
-            user_id: text(i, "userId")?,
-            password_hash: text(i, "passwordHash")?,
-        })
-    }))
+    db::get(app, credential_key(login_id)).await
 }

@@ -1,10 +1,15 @@
-//! Small helpers over DynamoDB items of the login table (`pk`, `sk`, `ttl`).
+//! DynamoDB plumbing of the login table: its error type, whole items mapped
+//! with serde_dynamo (each module's item types are serde structs without their
+//! `pk`/`sk`, which [`key`] adds), and the single values of keys, conditions
+//! and update expressions.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// One item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -28,10 +33,36 @@ impl StoreError {
     pub fn build(e: impl std::fmt::Display) -> Self {
         Self(e.to_string())
     }
+
+    /// From a serde_dynamo error: an item that does not have its type's shape.
+    pub fn item(e: serde_dynamo::Error) -> Self {
+        Self(format!("item: {e}"))
+    }
 }
 
-/// The item at `key` (a strongly consistent read: what was just written is seen).
-pub async fn get(app: &crate::App, key: Item) -> Result<Option<Item>, StoreError> {
+/// `value` as an item (without its key).
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(StoreError::item)
+}
+
+/// `value` as an item at `key`.
+pub fn keyed_item<T: Serialize>(key: Item, value: &T) -> Result<Item, StoreError> {
+    let mut item = to_item(value)?;
+    item.extend(key);
+    Ok(item)
+}
+
+/// An item as `T` (its other attributes, `pk` and `sk` among them, ignored).
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(StoreError::item)
+}
+
+/// The item at `key` as `T` (a strongly consistent read: what was just
+/// written is seen).
+pub async fn get<T: DeserializeOwned>(
+    app: &crate::App,
+    key: Item,
+) -> Result<Option<T>, StoreError> {
     let out = app
         .db
         .get_item()
@@ -41,62 +72,27 @@ pub async fn get(app: &crate::App, key: Item) -> Result<Option<Item>, StoreError
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    Ok(out.item)
+    out.item.map(from_item).transpose()
 }
 
-/// The item at `key` if its `expiresAt` (Unix seconds) is after `now`.
-pub async fn get_live(app: &crate::App, key: Item, now: i64) -> Result<Option<Item>, StoreError> {
-    Ok(get(app, key)
-        .await?
-        .filter(|i| num(i, "expiresAt").is_some_and(|e| e > now)))
-}
-
-/// A string attribute.
+/// A string value (of a key or an expression).
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-/// A number attribute.
+/// A number value (of an expression).
 pub fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// A boolean value (of an expression).
+pub fn b(v: bool) -> AttributeValue {
+    AttributeValue::Bool(v)
 }
 
 /// The key of an item.
 pub fn key(pk: impl Into<String>, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
-/// A string attribute of `item`.
-pub fn text(item: &Item, name: &str) -> Option<String> {
-    item.get(name).and_then(|v| v.as_s().ok()).cloned()
-}
-
-/// A number attribute of `item`.
-pub fn num(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
-/// A boolean attribute of `item` (absent = false).
-pub fn flag(item: &Item, name: &str) -> bool {
-    item.get(name)
-        .and_then(|v| v.as_bool().ok())
-        .copied()
-        .unwrap_or(false)
-}
-
-/// A string-list attribute of `item`.
-pub fn list(item: &Item, name: &str) -> Vec<String> {
-    item.get(name)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-        .unwrap_or_default()
-}
-
-/// A string-list attribute.
-pub fn str_list<S: AsRef<str>>(values: &[S]) -> AttributeValue {
-    AttributeValue::L(values.iter().map(|v| s(v.as_ref())).collect())
 }
 
 /// Why each part of a cancelled transaction failed (`ConditionalCheckFailed`,
@@ -121,4 +117,50 @@ where
     e.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Sample {
+        user_id: String,
+        amr: Vec<String>,
+        auth_time: i64,
+        revoked: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agency: Option<String>,
+    }
+
+    #[test]
+    fn items_keep_the_dynamodb_types_and_leave_absent_options_out() {
+        let sample = Sample {
+            user_id: "u".into(),
+            amr: vec!["pwd".into()],
+            auth_time: 7,
+            revoked: false,
+            agency: None,
+        };
+        let item = keyed_item(key("FAMILY#f", "FAMILY"), &sample).unwrap();
+        assert_eq!(item["pk"], s("FAMILY#f"));
+        assert_eq!(item["sk"], s("FAMILY"));
+        assert_eq!(item["userId"], s("u"));
+        assert_eq!(item["amr"], AttributeValue::L(vec![s("pwd")]));
+        assert_eq!(item["authTime"], n(7));
+        assert_eq!(item["revoked"], b(false));
+        assert!(!item.contains_key("agency"));
+        assert_eq!(item.len(), 6);
+        assert_eq!(from_item::<Sample>(item).unwrap(), sample);
+    }
+
+    #[test]
+    fn a_malformed_item_is_a_store_error() {
+        let mut item = key("FAMILY#f", "FAMILY");
+        item.insert("userId".into(), s("u"));
+        item.insert("authTime".into(), s("not a number"));
+        assert!(from_item::<Sample>(item).is_err());
+    }
 }

@@ -4,14 +4,17 @@
 //! Items: `USER#<userId>/DEVICE#<deviceId>` (name, public key, pattern hash and
 //! failure count) and `DEVICE#<deviceId>/DEVICE` pointing at the user (written
 //! together); `CHALLENGE#<challenge>/CHALLENGE` consumed by a conditional delete.
+//! All three are mapped with serde_dynamo (`Device`, `Owner`,
+//! `Challenge`); `consent` reads the device's `publicKey` to check
+//! signatures.
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::events::DomainEvent;
 use shared::events::payloads::DeviceRegistered;
 
 use crate::App;
-use crate::db::{self, StoreError, n, num, s, text};
+use crate::db::{self, StoreError, n, s};
 use crate::error::LoginError;
 use crate::inputs::Pattern;
 use crate::sessions::{self, TokenResponse};
@@ -40,12 +43,68 @@ pub struct DeviceView {
     pub last_used_at: Option<String>,
 }
 
+/// A registered device: `USER#<userId>/DEVICE#<deviceId>`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Device {
+    device_id: String,
+    device_name: String,
+    /// Base64 SPKI DER of the P-256 key.
+    public_key: String,
+    /// Unix seconds.
+    created_at: i64,
+    /// Unix seconds; set by sign-ins, absent until the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_at: Option<i64>,
+    /// Argon2id PHC string; set by `set_pattern`, absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pattern_hash: Option<String>,
+    /// Wrong patterns since the last good sign-in; absent until the first
+    /// pattern attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pattern_failures: Option<i64>,
+}
+
+impl Device {
+    fn view(self) -> DeviceView {
+        DeviceView {
+            created_at: shared::time::rfc3339(self.created_at),
+            device_id: self.device_id,
+            device_name: self.device_name,
+            last_used_at: self.last_used_at.map(shared::time::rfc3339),
+        }
+    }
+}
+
+/// Who a device belongs to: `DEVICE#<deviceId>/DEVICE`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Owner {
+    user_id: String,
+}
+
+/// A single-use challenge: `CHALLENGE#<challenge>/CHALLENGE`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Challenge {
+    device_id: String,
+    /// Unix seconds: refused from then on.
+    expires_at: i64,
+    /// Unix seconds: DynamoDB deletes it some time after (an hour after it
+    /// expires, so that expiry never depends on TTL's delay).
+    ttl: i64,
+}
+
 fn device_key(user_id: &str, device_id: &str) -> db::Item {
     db::key(format!("USER#{user_id}"), &format!("DEVICE#{device_id}"))
 }
 
 fn pointer_key(device_id: &str) -> db::Item {
     db::key(format!("DEVICE#{device_id}"), "DEVICE")
+}
+
+fn challenge_key(challenge: &str) -> db::Item {
+    db::key(format!("CHALLENGE#{challenge}"), "CHALLENGE")
 }
 
 /// Registers a device key for `user_id` and sends a security notice.
@@ -59,15 +118,24 @@ pub async fn register(
         return Err(LoginError::TooManyDevices);
     }
     let device_id = shared::random::uuid();
-    let mut device = device_key(user_id, &device_id);
-    device.extend([
-        ("deviceId".to_owned(), s(&device_id)),
-        ("deviceName".to_owned(), s(name)),
-        ("publicKey".to_owned(), s(public_key_b64)),
-        ("createdAt".to_owned(), n(shared::time::now_secs())),
-    ]);
-    let mut pointer = pointer_key(&device_id);
-    pointer.insert("userId".to_owned(), s(user_id));
+    let device = db::keyed_item(
+        device_key(user_id, &device_id),
+        &Device {
+            device_id: device_id.clone(),
+            device_name: name.to_owned(),
+            public_key: public_key_b64.to_owned(),
+            created_at: shared::time::now_secs(),
+            last_used_at: None,
+            pattern_hash: None,
+            pattern_failures: None,
+        },
+    )?;
+    let pointer = db::keyed_item(
+        pointer_key(&device_id),
+        &Owner {
+            user_id: user_id.to_owned(),
+        },
+    )?;
     let put = |item| {
         Put::builder()
             .table_name(&app.table)
@@ -95,7 +163,7 @@ pub async fn register(
     Ok(device_id)
 }
 
-async fn device_items(app: &App, user_id: &str) -> Result<Vec<db::Item>, StoreError> {
+async fn devices_of(app: &App, user_id: &str) -> Result<Vec<Device>, StoreError> {
     let out = app
         .db
         .query()
@@ -107,29 +175,18 @@ async fn device_items(app: &App, user_id: &str) -> Result<Vec<db::Item>, StoreEr
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    Ok(out.items.unwrap_or_default())
+    out.items
+        .unwrap_or_default()
+        .into_iter()
+        .map(db::from_item)
+        .collect()
 }
 
 /// The user's devices, oldest first.
 pub async fn list(app: &App, user_id: &str) -> Result<Vec<DeviceView>, StoreError> {
-    let mut devices: Vec<(i64, DeviceView)> = device_items(app, user_id)
-        .await?
-        .iter()
-        .filter_map(|i| {
-            let created = num(i, "createdAt")?;
-            Some((
-                created,
-                DeviceView {
-                    device_id: text(i, "deviceId")?,
-                    device_name: text(i, "deviceName")?,
-                    created_at: shared::time::rfc3339(created),
-                    last_used_at: num(i, "lastUsedAt").map(shared::time::rfc3339),
-                },
-            ))
-        })
-        .collect();
-    devices.sort_by_key(|(created, _)| *created);
-    Ok(devices.into_iter().map(|(_, d)| d).collect())
+    let mut devices = devices_of(app, user_id).await?;
+    devices.sort_by_key(|d| d.created_at);
+    Ok(devices.into_iter().map(Device::view).collect())
 }
 
 /// Removes one of the user's devices (404 if it is not theirs).
@@ -162,17 +219,16 @@ pub async fn remove(app: &App, user_id: &str, device_id: &str) -> Result<(), Log
 }
 
 async fn owner_of(app: &App, device_id: &str) -> Result<Option<String>, StoreError> {
-    let out = db::get(app, pointer_key(device_id)).await?;
-    Ok(out.as_ref().and_then(|i| text(i, "userId")))
+    let owner: Option<Owner> = db::get(app, pointer_key(device_id)).await?;
+    Ok(owner.map(|o| o.user_id))
 }
 
 async fn load_device(
     app: &App,
     user_id: &str,
     device_id: &str,
-) -> Result<Option<db::Item>, StoreError> {
-    let out = db::get(app, device_key(user_id, device_id)).await?;
-    Ok(out)
+) -> Result<Option<Device>, StoreError> {
+    db::get(app, device_key(user_id, device_id)).await
 }
 
 /// A single-use challenge for a registered device.
@@ -182,12 +238,14 @@ pub async fn challenge(app: &App, device_id: &str) -> Result<String, LoginError>
     }
     let challenge = shared::random::token::<32>();
     let now = shared::time::now_secs();
-    let mut item = db::key(format!("CHALLENGE#{challenge}"), "CHALLENGE");
-    item.extend([
-        ("deviceId".to_owned(), s(device_id)),
-        ("expiresAt".to_owned(), n(now + CHALLENGE_TTL)),
-        ("ttl".to_owned(), n(now + CHALLENGE_TTL + 3600)),
-    ]);
+    let item = db::keyed_item(
+        challenge_key(&challenge),
+        &Challenge {
+            device_id: device_id.to_owned(),
+            expires_at: now + CHALLENGE_TTL,
+            ttl: now + CHALLENGE_TTL + 3600,
+        },
+    )?;
     app.db
         .put_item()
         .table_name(&app.table)
@@ -211,18 +269,18 @@ pub async fn device_login(
         .db
         .delete_item()
         .table_name(&app.table)
-        .set_key(Some(db::key(format!("CHALLENGE#{challenge}"), "CHALLENGE")))
+        .set_key(Some(challenge_key(challenge)))
         .condition_expression("attribute_exists(pk) AND deviceId = :device")
         .expression_attribute_values(":device", s(device_id))
         .return_values(ReturnValue::AllOld)
         .send()
         .await;
-    let consumed = match consumed {
-        Ok(out) => out.attributes.unwrap_or_default(),
+    let consumed: Option<Challenge> = match consumed {
+        Ok(out) => out.attributes.map(db::from_item).transpose()?,
         Err(e) if db::is_condition_failed(&e) => return Err(LoginError::InvalidChallenge),
         Err(e) => return Err(StoreError::from_sdk(e).into()),
     };
-    if num(&consumed, "expiresAt").is_none_or(|e| e <= now) {
+    if consumed.is_none_or(|c| c.expires_at <= now) {
         return Err(LoginError::InvalidChallenge);
     }
     let user_id = owner_of(app, device_id)
@@ -231,9 +289,11 @@ pub async fn device_login(
     let device = load_device(app, &user_id, device_id)
         .await?
         .ok_or(LoginError::InvalidCredentials)?;
-    let verifies = text(&device, "publicKey").is_some_and(|key| {
-        shared::auth::verify_device_signature(&key, challenge.as_bytes(), signature_b64)
-    });
+    let verifies = shared::auth::verify_device_signature(
+        &device.public_key,
+        challenge.as_bytes(),
+        signature_b64,
+    );
     if !verifies {
         return Err(LoginError::InvalidCredentials);
     }
@@ -321,13 +381,11 @@ pub async fn pattern_login(
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    let device = match reserved {
-        Ok(out) => out.attributes.unwrap_or_default(),
+    let device: Option<Device> = match reserved {
+        Ok(out) => out.attributes.map(db::from_item).transpose()?,
         Err(e) if db::is_condition_failed(&e) => {
-            let device = load_device(app, &user_id, device_id)
-                .await?
-                .unwrap_or_default();
-            return Err(if device.contains_key("patternHash") {
+            let device = load_device(app, &user_id, device_id).await?;
+            return Err(if device.is_some_and(|d| d.pattern_hash.is_some()) {
                 LoginError::PatternLocked
             } else {
                 // No pattern set on this device: same answer as a wrong one.
@@ -336,8 +394,9 @@ pub async fn pattern_login(
         }
         Err(e) => return Err(StoreError::from_sdk(e).into()),
     };
-    let correct =
-        text(&device, "patternHash").is_some_and(|h| app.hasher.verify(&pattern.canonical(), &h));
+    let correct = device
+        .and_then(|d| d.pattern_hash)
+        .is_some_and(|h| app.hasher.verify(&pattern.canonical(), &h));
     if !correct {
         return Err(LoginError::InvalidCredentials);
     }
@@ -350,22 +409,20 @@ pub async fn pattern_login(
 
 /// Re-enables pattern login on every device of the user (after a password login).
 pub async fn reset_pattern_locks(app: &App, user_id: &str) -> Result<(), StoreError> {
-    for item in device_items(app, user_id).await? {
-        if num(&item, "patternFailures").unwrap_or(0) == 0 {
+    for device in devices_of(app, user_id).await? {
+        if device.pattern_failures.unwrap_or(0) == 0 {
             continue;
         }
-        if let Some(device_id) = text(&item, "deviceId") {
-            app.db
-                .update_item()
-                .table_name(&app.table)
-                .set_key(Some(device_key(user_id, &device_id)))
-                .update_expression("SET patternFailures = :zero")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":zero", n(0))
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-        }
+        app.db
+            .update_item()
+            .table_name(&app.table)
+            .set_key(Some(device_key(user_id, &device.device_id)))
+            .update_expression("SET patternFailures = :zero")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
     }
     Ok(())
 }

@@ -5,10 +5,14 @@
 //! only hashes are stored). Each refresh marks the presented token used and adds
 //! its successor in one transaction; presenting a used token again revokes the
 //! family, because only a thief or a replay can do that.
+//!
+//! Items (serde_dynamo): `FAMILY#<id>/FAMILY` a `Family`,
+//! `REFRESH#<sha256>/REFRESH` a `RefreshToken`, `MFA#<sha256>/MFA` an
+//! `MfaToken` (the password step of a sign-in awaiting its OTP code).
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use data_encoding::HEXLOWER;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::auth::{ACCESS_TOKEN_TTL, Claims, Principal};
 use shared::events::DomainEvent;
@@ -16,7 +20,7 @@ use shared::events::payloads::RefreshReused;
 
 use crate::App;
 use crate::accounts::{self, Account};
-use crate::db::{self, StoreError, n, s, text};
+use crate::db::{self, StoreError, b, n, s};
 use crate::error::LoginError;
 use crate::{devices, throttle, totp};
 
@@ -71,8 +75,64 @@ pub enum PasswordOutcome {
     Mfa(MfaRequired),
 }
 
+/// A sign-in: the refresh tokens it issued share it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Family {
+    user_id: String,
+    /// The sign-in's methods, carried into every rotated access token.
+    amr: Vec<String>,
+    /// When the user signed in (Unix seconds), likewise carried.
+    auth_time: i64,
+    /// Set on logout or reuse: every token of the family is then refused.
+    revoked: bool,
+    /// Unix seconds; pushed back by every rotation.
+    ttl: i64,
+}
+
+/// One refresh token, stored under its hash.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshToken {
+    family_id: String,
+    user_id: String,
+    /// Rotated already: presenting it again is a reuse.
+    used: bool,
+    /// Unix seconds: refused from then on.
+    expires_at: i64,
+    /// Unix seconds: DynamoDB deletes it some time after.
+    ttl: i64,
+    /// The hash of its successor, set with `used` by the rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_to: Option<String>,
+}
+
+/// A password step awaiting its OTP code, stored under its token's hash.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MfaToken {
+    user_id: String,
+    login_id: String,
+    /// Unix seconds: refused from then on.
+    expires_at: i64,
+    /// Unix seconds: DynamoDB deletes it some time after.
+    ttl: i64,
+}
+
 fn digest(token: &str) -> String {
     HEXLOWER.encode(&Sha256::digest(token.as_bytes()))
+}
+
+fn family_key(family_id: &str) -> db::Item {
+    db::key(format!("FAMILY#{family_id}"), "FAMILY")
+}
+
+fn refresh_key(token: &str) -> db::Item {
+    db::key(format!("REFRESH#{}", digest(token)), "REFRESH")
+}
+
+fn mfa_key(token: &str) -> db::Item {
+    db::key(format!("MFA#{}", digest(token)), "MFA")
 }
 
 /// Issues an access token and a new refresh-token family.
@@ -85,17 +145,16 @@ pub async fn issue(
     let now = shared::time::now_secs();
     let family_id = shared::random::uuid();
     let refresh = shared::random::token::<32>();
-    let mut family = db::key(format!("FAMILY#{family_id}"), "FAMILY");
-    family.extend([
-        ("userId".to_owned(), s(&account.user_id)),
-        ("amr".to_owned(), db::str_list(amr)),
-        ("authTime".to_owned(), n(auth_time)),
-        (
-            "revoked".to_owned(),
-            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-        ),
-        ("ttl".to_owned(), n(now + REFRESH_TTL + 3600)),
-    ]);
+    let family = db::keyed_item(
+        family_key(&family_id),
+        &Family {
+            user_id: account.user_id.clone(),
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+            auth_time,
+            revoked: false,
+            ttl: now + REFRESH_TTL + 3600,
+        },
+    )?;
     let put = |item| {
         Put::builder()
             .table_name(&app.table)
@@ -112,26 +171,30 @@ pub async fn issue(
             &family_id,
             &account.user_id,
             now,
-        ))?)
+        )?)?)
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
     Ok(token_response(app, account, amr, auth_time, refresh))
 }
 
-fn refresh_item(token: &str, family_id: &str, user_id: &str, now: i64) -> db::Item {
-    let mut item = db::key(format!("REFRESH#{}", digest(token)), "REFRESH");
-    item.extend([
-        ("familyId".to_owned(), s(family_id)),
-        ("userId".to_owned(), s(user_id)),
-        (
-            "used".to_owned(),
-            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-        ),
-        ("expiresAt".to_owned(), n(now + REFRESH_TTL)),
-        ("ttl".to_owned(), n(now + REFRESH_TTL + 3600)),
-    ]);
-    item
+fn refresh_item(
+    token: &str,
+    family_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<db::Item, StoreError> {
+    db::keyed_item(
+        refresh_key(token),
+        &RefreshToken {
+            family_id: family_id.to_owned(),
+            user_id: user_id.to_owned(),
+            used: false,
+            expires_at: now + REFRESH_TTL,
+            ttl: now + REFRESH_TTL + 3600,
+            rotated_to: None,
+        },
+    )
 }
 
 fn token_response(
@@ -197,13 +260,15 @@ pub async fn password_login(
         throttle::refund(app, login_id).await?;
         let token = shared::random::token::<32>();
         let now = shared::time::now_secs();
-        let mut item = db::key(format!("MFA#{}", digest(&token)), "MFA");
-        item.extend([
-            ("userId".to_owned(), s(&account.user_id)),
-            ("loginId".to_owned(), s(&account.login_id)),
-            ("expiresAt".to_owned(), n(now + MFA_TTL)),
-            ("ttl".to_owned(), n(now + MFA_TTL + 3600)),
-        ]);
+        let item = db::keyed_item(
+            mfa_key(&token),
+            &MfaToken {
+                user_id: account.user_id.clone(),
+                login_id: account.login_id.clone(),
+                expires_at: now + MFA_TTL,
+                ttl: now + MFA_TTL + 3600,
+            },
+        )?;
         app.db
             .put_item()
             .table_name(&app.table)
@@ -248,11 +313,12 @@ pub async fn otp_login(
     code: &str,
 ) -> Result<TokenResponse, LoginError> {
     let now = shared::time::now_secs();
-    let mfa_key = db::key(format!("MFA#{}", digest(mfa_token)), "MFA");
-    let mfa = db::get_live(app, mfa_key.clone(), now)
+    let token_key = mfa_key(mfa_token);
+    let mfa: MfaToken = db::get(app, token_key.clone())
         .await?
+        .filter(|m: &MfaToken| m.expires_at > now)
         .ok_or(LoginError::InvalidMfaToken)?;
-    let user_id = text(&mfa, "userId").ok_or(LoginError::InvalidMfaToken)?;
+    let user_id = mfa.user_id;
     let account = accounts::load(app, &user_id)
         .await?
         .ok_or(LoginError::InvalidMfaToken)?;
@@ -268,13 +334,13 @@ pub async fn otp_login(
     // Consume the MFA token and the code's time step together: each works once.
     let delete = aws_sdk_dynamodb::types::Delete::builder()
         .table_name(&app.table)
-        .set_key(Some(mfa_key))
+        .set_key(Some(token_key))
         .condition_expression("attribute_exists(pk)")
         .build()
         .map_err(StoreError::build)?;
     let update = Update::builder()
         .table_name(&app.table)
-        .set_key(Some(db::key(format!("USER#{user_id}"), "PROFILE")))
+        .set_key(Some(accounts::profile_key(&user_id)))
         .update_expression("SET otpLastStep = :step")
         .condition_expression("attribute_not_exists(otpLastStep) OR otpLastStep < :step")
         .expression_attribute_values(":step", n(step))
@@ -314,10 +380,7 @@ pub async fn start_otp(app: &App, principal: &Principal) -> Result<(String, Stri
     app.db
         .update_item()
         .table_name(&app.table)
-        .set_key(Some(db::key(
-            format!("USER#{}", account.user_id),
-            "PROFILE",
-        )))
+        .set_key(Some(accounts::profile_key(&account.user_id)))
         .update_expression("SET otpPending = :secret")
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":secret", s(&secret))
@@ -340,10 +403,7 @@ pub async fn confirm_otp(app: &App, principal: &Principal, code: &str) -> Result
         .db
         .update_item()
         .table_name(&app.table)
-        .set_key(Some(db::key(
-            format!("USER#{}", account.user_id),
-            "PROFILE",
-        )))
+        .set_key(Some(accounts::profile_key(&account.user_id)))
         .update_expression("SET otpSecret = :secret, otpLastStep = :step REMOVE otpPending")
         .condition_expression("otpPending = :secret")
         .expression_attribute_values(":secret", s(&pending))
@@ -359,59 +419,55 @@ pub async fn confirm_otp(app: &App, principal: &Principal, code: &str) -> Result
 
 /// Rotates a refresh token. Presenting a used one revokes its whole sign-in.
 pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError> {
-    let key = db::key(format!("REFRESH#{}", digest(token)), "REFRESH");
+    let key = refresh_key(token);
     for _ in 0..3 {
         let now = shared::time::now_secs();
-        let current = db::get_live(app, key.clone(), now)
+        let current: RefreshToken = db::get(app, key.clone())
             .await?
+            .filter(|t: &RefreshToken| t.expires_at > now)
             .ok_or(LoginError::InvalidRefreshToken)?;
-        let family_id = text(&current, "familyId").ok_or(LoginError::InvalidRefreshToken)?;
-        if db::flag(&current, "used") {
-            let user_id = text(&current, "userId").ok_or(LoginError::InvalidRefreshToken)?;
-            return Err(reuse(app, &family_id, &user_id).await);
+        let family_id = current.family_id;
+        if current.used {
+            return Err(reuse(app, &family_id, &current.user_id).await);
         }
-        let family = db::get(app, db::key(format!("FAMILY#{family_id}"), "FAMILY"))
+        let family: Family = db::get(app, family_key(&family_id))
             .await?
-            .filter(|f| !db::flag(f, "revoked"))
+            .filter(|f: &Family| !f.revoked)
             .ok_or(LoginError::InvalidRefreshToken)?;
-        let user_id = text(&family, "userId").ok_or(LoginError::InvalidRefreshToken)?;
+        let user_id = family.user_id;
         // The profile is read again so that changed scopes take effect.
         let account = accounts::load(app, &user_id)
             .await?
             .ok_or(LoginError::InvalidRefreshToken)?;
-        let amr = db::list(&family, "amr");
-        let auth_time = db::num(&family, "authTime").unwrap_or(now);
+        let amr = family.amr;
+        let auth_time = family.auth_time;
         let next = shared::random::token::<32>();
         // Names this rotation on the used token: when the transaction's answer
         // is lost and the SDK's retry finds the token used, it was used by us.
         let rotation = digest(&next);
-        let f = |v: bool| aws_sdk_dynamodb::types::AttributeValue::Bool(v);
         let mark_used = Update::builder()
             .table_name(&app.table)
             .set_key(Some(key.clone()))
             .update_expression("SET used = :true, rotatedTo = :rotation")
             .condition_expression("attribute_exists(pk) AND used = :false")
-            .expression_attribute_values(":true", f(true))
-            .expression_attribute_values(":false", f(false))
-            .expression_attribute_values(
-                ":rotation",
-                aws_sdk_dynamodb::types::AttributeValue::S(rotation.clone()),
-            )
+            .expression_attribute_values(":true", b(true))
+            .expression_attribute_values(":false", b(false))
+            .expression_attribute_values(":rotation", s(&rotation))
             .build()
             .map_err(StoreError::build)?;
         let keep_family = Update::builder()
             .table_name(&app.table)
-            .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+            .set_key(Some(family_key(&family_id)))
             .update_expression("SET #ttl = :ttl")
             .condition_expression("revoked = :false")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":ttl", n(now + REFRESH_TTL + 3600))
-            .expression_attribute_values(":false", f(false))
+            .expression_attribute_values(":false", b(false))
             .build()
             .map_err(StoreError::build)?;
         let successor = Put::builder()
             .table_name(&app.table)
-            .set_item(Some(refresh_item(&next, &family_id, &user_id, now)))
+            .set_item(Some(refresh_item(&next, &family_id, &user_id, now)?))
             .build()
             .map_err(StoreError::build)?;
         let result = app
@@ -436,9 +492,9 @@ pub async fn refresh(app: &App, token: &str) -> Result<TokenResponse, LoginError
             // Used already: by this very rotation (a retried transaction whose
             // first answer was lost), or by someone else first: a reuse.
             (Some("ConditionalCheckFailed"), _) => {
-                let ours = db::get(app, key.clone())
+                let ours = db::get::<RefreshToken>(app, key.clone())
                     .await?
-                    .is_some_and(|t| text(&t, "rotatedTo").as_deref() == Some(rotation.as_str()));
+                    .is_some_and(|t| t.rotated_to.as_deref() == Some(rotation.as_str()));
                 if ours {
                     let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
                     return Ok(token_response(app, &account, &amr, auth_time, next));
@@ -467,18 +523,17 @@ async fn reuse(app: &App, family_id: &str, user_id: &str) -> LoginError {
 }
 
 async fn revoke_for_reuse(app: &App, family_id: &str, user_id: &str) -> Result<(), LoginError> {
-    let f = aws_sdk_dynamodb::types::AttributeValue::Bool;
     let notice = RefreshReused {
         family_id: family_id.to_owned(),
     };
     for _ in 0..3 {
         let revoke = Update::builder()
             .table_name(&app.table)
-            .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+            .set_key(Some(family_key(family_id)))
             .update_expression("SET revoked = :true")
             .condition_expression("attribute_exists(pk) AND revoked = :false")
-            .expression_attribute_values(":true", f(true))
-            .expression_attribute_values(":false", f(false))
+            .expression_attribute_values(":true", b(true))
+            .expression_attribute_values(":false", b(false))
             .build()
             .map_err(StoreError::build)?;
         let event = DomainEvent::new(user_id, &notice).map_err(StoreError::build)?;
@@ -505,21 +560,16 @@ async fn revoke_for_reuse(app: &App, family_id: &str, user_id: &str) -> Result<(
 
 /// Ends the sign-in of `token` (unknown tokens are ignored: logout is idempotent).
 pub async fn logout(app: &App, token: &str) -> Result<(), LoginError> {
-    let item = db::get(
-        app,
-        db::key(format!("REFRESH#{}", digest(token)), "REFRESH"),
-    )
-    .await?;
-    let Some(family_id) = item.as_ref().and_then(|i| text(i, "familyId")) else {
+    let Some(current) = db::get::<RefreshToken>(app, refresh_key(token)).await? else {
         return Ok(());
     };
     app.db
         .update_item()
         .table_name(&app.table)
-        .set_key(Some(db::key(format!("FAMILY#{family_id}"), "FAMILY")))
+        .set_key(Some(family_key(&current.family_id)))
         .update_expression("SET revoked = :true")
         .condition_expression("attribute_exists(pk)")
-        .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .expression_attribute_values(":true", b(true))
         .send()
         .await
         .map(|_| ())

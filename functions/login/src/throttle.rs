@@ -5,13 +5,17 @@
 //! then is the secret checked; so even many parallel guesses get at most five
 //! checks before the lock, with no read-modify-write race. Unknown loginIds are
 //! counted the same way, so a lock never reveals whether an account exists.
+//!
+//! Item: `THROTTLE#<loginId>/THROTTLE`, only ever written by update
+//! expressions and read back as a `Throttle` (serde_dynamo).
 
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
+use serde::Deserialize;
 use shared::events::DomainEvent;
 use shared::events::payloads::AccountLocked;
 
 use crate::App;
-use crate::db::{self, StoreError, n, num};
+use crate::db::{self, StoreError, n, s};
 use crate::error::LoginError;
 
 /// Failures that lock a loginId.
@@ -20,6 +24,20 @@ pub const MAX_FAILURES: i64 = 5;
 pub const LOCK_SECS: i64 = 15 * 60;
 /// A reservation older than this no longer blocks (its request died).
 const STALE_SECS: i64 = 60;
+
+/// What is read of a loginId's throttle. Every attribute may be absent: the
+/// lock's update creates the item when a sign-in cleared it in between, and a
+/// refused reservation may find no item at all.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Throttle {
+    /// Reserved attempts since the last clear or lock.
+    failures: Option<i64>,
+    /// The token of the last reservation.
+    reservation: Option<String>,
+    /// Unix seconds: locked until then.
+    locked_until: Option<i64>,
+}
 
 fn key(login_id: &str) -> db::Item {
     db::key(format!("THROTTLE#{login_id}"), "THROTTLE")
@@ -51,26 +69,22 @@ pub async fn reserve(app: &App, login_id: &str) -> Result<i64, LoginError> {
         .expression_attribute_values(":max", n(MAX_FAILURES))
         .expression_attribute_values(":stale", n(now - STALE_SECS))
         .expression_attribute_values(":ttl", n(now + 2 * LOCK_SECS))
-        .expression_attribute_values(
-            ":reservation",
-            aws_sdk_dynamodb::types::AttributeValue::S(reservation.clone()),
-        )
+        .expression_attribute_values(":reservation", s(&reservation))
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
     match result {
-        Ok(out) => Ok(out
-            .attributes
-            .as_ref()
-            .and_then(|a| num(a, "failures"))
-            .unwrap_or(1)),
+        Ok(out) => {
+            let item: Option<Throttle> = out.attributes.map(db::from_item).transpose()?;
+            Ok(item.and_then(|t| t.failures).unwrap_or(1))
+        }
         Err(e) if db::is_condition_failed(&e) => {
-            let item = db::get(app, key(login_id)).await?.unwrap_or_default();
-            if db::text(&item, "reservation").as_deref() == Some(reservation.as_str()) {
-                return Ok(num(&item, "failures").unwrap_or(1));
+            let item: Throttle = db::get(app, key(login_id)).await?.unwrap_or_default();
+            if item.reservation.as_deref() == Some(reservation.as_str()) {
+                return Ok(item.failures.unwrap_or(1));
             }
             // Either locked, or five attempts are being checked right now.
-            let retry_after = num(&item, "lockedUntil").map_or(1, |until| until - now);
+            let retry_after = item.locked_until.map_or(1, |until| until - now);
             Err(LoginError::Locked {
                 retry_after: retry_after.max(1),
             })
