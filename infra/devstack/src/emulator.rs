@@ -12,6 +12,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -75,9 +76,19 @@ impl Emulator {
     /// until it accepts requests.
     pub fn start(venv: &Venv, port: u16) -> Result<Emulator> {
         let launcher = Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_launcher.py");
+        // moto's request recorder (the benchmarks count AWS calls with it) writes
+        // `moto_recording` into the working directory unless told otherwise:
+        // keep it out of the source tree.
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let recording = std::env::temp_dir().join(format!(
+            "pocketgov-moto-recording-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut child = Command::new(venv.python())
             .arg(&launcher)
             .arg(port.to_string())
+            .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
