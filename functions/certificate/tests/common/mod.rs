@@ -225,8 +225,9 @@ pub fn qr_payload(pdf: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(pdf).expect("a PDF lopdf can read");
     let last = *doc.get_pages().values().last().expect("a page");
     let content = doc.get_and_decode_page_content(last).expect("page content");
-    // Rectangles are drawn as closed four-point subpaths (m l l l h); group
-    // them by fill; the QR's is the largest group.
+    // Rectangles (runs of dark modules, one or more rows high) are drawn as
+    // closed four-point subpaths (m l l l h); group them by fill; the QR's is
+    // the largest group.
     let mut groups: Vec<Vec<[f32; 4]>> = Vec::new();
     let mut current: Vec<[f32; 4]> = Vec::new();
     let mut points: Vec<(f32, f32)> = Vec::new();
@@ -281,7 +282,10 @@ pub fn qr_payload(pdf: &[u8]) -> String {
         let x0 = ((r[0].min(r[0] + r[2]) - left) / module).round() as usize;
         let width = (r[2].abs() / module).round() as usize;
         let y = ((r[1].min(r[1] + r[3]) - top) / module).round() as usize;
-        bits[y][x0..x0 + width].fill(true);
+        let height = (r[3].abs() / module).round() as usize;
+        for row in &mut bits[y..y + height] {
+            row[x0..x0 + width].fill(true);
+        }
     }
     struct Modules(Vec<Vec<bool>>);
     impl rqrr::BitGrid for Modules {
