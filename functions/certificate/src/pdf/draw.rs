@@ -5,8 +5,11 @@
 //! document is laid out, so the layout can go back to a page (the page numbers "1 / N"
 //! are added last) and the tests can inspect what would be drawn without parsing a PDF.
 
+use std::sync::Arc;
+
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::image::{BitsPerComponent, CustomImage, Image, ImageColorspace};
 use krilla::paint::{Fill, LineCap, Stroke};
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 
@@ -23,7 +26,6 @@ pub(super) const GREY_TEXT: Rgb = Rgb(0x55, 0x55, 0x55);
 const RULE: Rgb = Rgb(0x33, 0x33, 0x33);
 pub(super) const LABEL_BG: Rgb = Rgb(0xEE, 0xEE, 0xEE);
 pub(super) const HEADER_BG: Rgb = Rgb(0xE2, 0xE2, 0xE2);
-pub(super) const WHITE: Rgb = Rgb(0xFF, 0xFF, 0xFF);
 pub(super) const SEAL_RED: Rgb = Rgb(0xD4, 0x1E, 0x1E);
 
 /// Stroke width of a table's inner rules.
@@ -128,6 +130,42 @@ pub(super) enum Shape {
         lines: Vec<[f32; 4]>,
         boxes: Vec<Bx>,
     },
+    /// A square bitmap of `side` × `side` 8-bit grey pixels filling `bx` (the
+    /// QR code, one pixel per module), drawn without interpolation so that the
+    /// modules keep their edges at any zoom.
+    Bitmap {
+        bx: Bx,
+        side: u32,
+        luma: Arc<Vec<u8>>,
+    },
+}
+
+/// The pixels of a [`Shape::Bitmap`] as krilla reads an image.
+#[derive(Clone, Hash)]
+struct Luma {
+    side: u32,
+    pixels: Arc<Vec<u8>>,
+}
+
+impl CustomImage for Luma {
+    fn color_channel(&self) -> &[u8] {
+        &self.pixels
+    }
+    fn alpha_channel(&self) -> Option<&[u8]> {
+        None
+    }
+    fn bits_per_component(&self) -> BitsPerComponent {
+        BitsPerComponent::Eight
+    }
+    fn size(&self) -> (u32, u32) {
+        (self.side, self.side)
+    }
+    fn icc_profile(&self) -> Option<&[u8]> {
+        None
+    }
+    fn color_space(&self) -> ImageColorspace {
+        ImageColorspace::Luma
+    }
 }
 
 impl Shape {
@@ -159,6 +197,7 @@ impl Shape {
                     }))
                     .reduce(Bx::union)
             }
+            Shape::Bitmap { bx, .. } => Some(*bx),
         }
     }
 
@@ -166,6 +205,22 @@ impl Shape {
     fn draw(&self, s: &mut krilla::surface::Surface<'_>) {
         let mut pb = PathBuilder::new();
         match self {
+            Shape::Bitmap { bx, side, luma } => {
+                let pixels = Luma {
+                    side: *side,
+                    pixels: Arc::clone(luma),
+                };
+                // from_custom fails only when the pixels do not fill the side.
+                if let (Ok(image), Some(size)) = (
+                    Image::from_custom(pixels, false),
+                    Size::from_wh(bx.r - bx.l, bx.b - bx.t),
+                ) {
+                    s.push_transform(&Transform::from_translate(bx.l, bx.t));
+                    s.draw_image(image, size);
+                    s.pop();
+                }
+                return;
+            }
             Shape::Fill { color, rects } => {
                 for r in rects.iter().filter_map(|r| r.rect()) {
                     pb.push_rect(r);

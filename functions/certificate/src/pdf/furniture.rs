@@ -5,10 +5,12 @@
 //! [`super::layout`] decides where they go; the functions here only word or draw them at
 //! a given position.
 
+use std::sync::Arc;
+
 use chrono::{Datelike, Timelike};
 use qrcodegen::QrCode;
 
-use super::draw::{BLACK, Bx, PageOps, SEAL_RED, Shape, TextOp, WHITE};
+use super::draw::{Bx, PageOps, SEAL_RED, Shape, TextOp};
 use super::geometry::QR_SYMBOL;
 use super::text::{baseline, clean, fonts};
 
@@ -49,90 +51,29 @@ pub(super) fn keys_line(verify_url: &str) -> String {
         .to_string()
 }
 
-/// Coordinates of the QR code are multiples of this (1/8 pt): krilla writes each
-/// as the shortest decimal that reads back as the same `f32`, so whole eighths
-/// print in at most three decimals ("57.5", "137.125") instead of eight, and the
-/// page's content stream, which is mostly the QR code's rectangles, is less than
-/// half as long to write and to deflate.
-const QR_GRID: f32 = 8.0;
-
-fn on_grid(v: f32) -> f32 {
-    (v * QR_GRID).round() / QR_GRID
-}
-
-/// Side of one QR module in points: the symbol is 40 mm wide, to the nearest
-/// 1/8 pt per module (within 1 mm for every version the certificate uses).
-fn qr_module(qr: &QrCode) -> f32 {
-    let n = qr.size().max(1) as f32;
-    on_grid(QR_SYMBOL / n).max(1.0 / QR_GRID)
-}
-
-/// Side of the QR code in points, quiet zone (4 modules a side) included.
+/// Side of the QR code in points, quiet zone included: the symbol itself is 40 mm wide.
 pub(super) fn qr_side(qr: &QrCode) -> f32 {
-    qr_module(qr) * (qr.size() + 8) as f32
+    let n = qr.size().max(1) as f32;
+    QR_SYMBOL * (n + 8.0) / n
 }
 
-/// The QR code as one white square and one black path of rectangles: each
-/// horizontal run of dark modules, merged with the same run in the rows below it.
+/// The QR code as an image, one grey pixel per module, quiet zone (4 modules a
+/// side) included. Drawn as vector squares it was most of the page's content
+/// stream (some 1,600 rectangles) and deflating that was half the render time.
 pub(super) fn draw_qr(p: &mut PageOps, qr: &QrCode, x: f32, y: f32, side: f32) {
     let n = qr.size();
-    let m = qr_module(qr);
-    let (x, y) = (on_grid(x), on_grid(y));
-    let x0 = x + 4.0 * m;
-    let y0 = y + 4.0 * m;
-    // (first column, end column, first row): the runs still growing downwards.
-    let mut open: Vec<(i32, i32, i32)> = Vec::new();
-    let mut runs: Vec<(i32, i32, i32, i32)> = Vec::new();
-    let mut close = |(start, end, top): (i32, i32, i32), bottom: i32| {
-        runs.push((start, end, top, bottom));
-    };
-    for row in 0..=n {
-        let mut here = Vec::new();
-        let mut col = 0;
-        while row < n && col < n {
-            if qr.get_module(col, row) {
-                let start = col;
-                while col < n && qr.get_module(col, row) {
-                    col += 1;
-                }
-                here.push((start, col));
-            } else {
-                col += 1;
-            }
+    let pixels = n + 8;
+    let mut luma = Vec::with_capacity(usize::try_from(pixels * pixels).unwrap_or(0));
+    for row in -4..n + 4 {
+        for col in -4..n + 4 {
+            // get_module is false outside the symbol: the quiet zone.
+            luma.push(if qr.get_module(col, row) { 0 } else { 0xFF });
         }
-        let mut next = Vec::with_capacity(here.len());
-        for run in open.drain(..) {
-            if here.contains(&(run.0, run.1)) {
-                next.push(run);
-            } else {
-                close(run, row);
-            }
-        }
-        for (start, end) in here {
-            if !next.iter().any(|r| (r.0, r.1) == (start, end)) {
-                next.push((start, end, row));
-            }
-        }
-        open = next;
     }
-    let rects = runs
-        .into_iter()
-        .map(|(start, end, top, bottom)| {
-            Bx::xywh(
-                x0 + start as f32 * m,
-                y0 + top as f32 * m,
-                (end - start) as f32 * m,
-                (bottom - top) as f32 * m,
-            )
-        })
-        .collect();
-    p.overlay.push(Shape::Fill {
-        color: WHITE,
-        rects: vec![Bx::xywh(x, y, side, side)],
-    });
-    p.overlay.push(Shape::Fill {
-        color: BLACK,
-        rects,
+    p.overlay.push(Shape::Bitmap {
+        bx: Bx::xywh(x, y, side, side),
+        side: u32::try_from(pixels).unwrap_or(0),
+        luma: Arc::new(luma),
     });
 }
 

@@ -219,74 +219,44 @@ pub fn pdf_text(pdf: &[u8]) -> String {
 }
 
 /// Reads the QR code printed on the last page of `pdf`, as a scanner would, but
-/// from the drawing itself: the black filled rectangles of the QR path become
-/// the module grid, which a QR decoder (rqrr) decodes.
+/// from the drawing itself: the document's image (one grey pixel per module, the
+/// quiet zone of 4 modules around the symbol) becomes the module grid, which a
+/// QR decoder (rqrr) decodes.
 pub fn qr_payload(pdf: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(pdf).expect("a PDF lopdf can read");
-    let last = *doc.get_pages().values().last().expect("a page");
-    let content = doc.get_and_decode_page_content(last).expect("page content");
-    // Rectangles (runs of dark modules, one or more rows high) are drawn as
-    // closed four-point subpaths (m l l l h); group them by fill; the QR's is
-    // the largest group.
-    let mut groups: Vec<Vec<[f32; 4]>> = Vec::new();
-    let mut current: Vec<[f32; 4]> = Vec::new();
-    let mut points: Vec<(f32, f32)> = Vec::new();
-    let xy = |op: &lopdf::content::Operation| {
-        (
-            op.operands[0].as_float().unwrap(),
-            op.operands[1].as_float().unwrap(),
-        )
-    };
-    for op in &content.operations {
-        match op.operator.as_str() {
-            "m" => points = vec![xy(op)],
-            "l" => points.push(xy(op)),
-            "h" if points.len() == 4 => {
-                let (xs, ys): (Vec<f32>, Vec<f32>) = points.iter().copied().unzip();
-                let x = xs.iter().copied().fold(f32::INFINITY, f32::min);
-                let y = ys.iter().copied().fold(f32::INFINITY, f32::min);
-                let w = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max) - x;
-                let h = ys.iter().copied().fold(f32::NEG_INFINITY, f32::max) - y;
-                current.push([x, y, w, h]);
-                points.clear();
-            }
-            "f" | "f*" | "F" | "B" | "B*" | "b" | "b*" | "S" | "n" if !current.is_empty() => {
-                groups.push(std::mem::take(&mut current));
-            }
-            _ => {}
-        }
-    }
-    let rects = groups
-        .into_iter()
-        .max_by_key(Vec::len)
-        .expect("filled rectangles");
-    let module = rects
-        .iter()
-        .map(|r| r[3].abs())
-        .fold(f32::INFINITY, f32::min);
-    let left = rects
-        .iter()
-        .map(|r| r[0].min(r[0] + r[2]))
-        .fold(f32::INFINITY, f32::min);
-    let top = rects
-        .iter()
-        .map(|r| r[1].min(r[1] + r[3]))
-        .fold(f32::INFINITY, f32::min);
-    let right = rects
-        .iter()
-        .map(|r| r[0].max(r[0] + r[2]))
-        .fold(f32::NEG_INFINITY, f32::max);
-    let size = ((right - left) / module).round() as usize;
-    let mut bits = vec![vec![false; size]; size];
-    for r in &rects {
-        let x0 = ((r[0].min(r[0] + r[2]) - left) / module).round() as usize;
-        let width = (r[2].abs() / module).round() as usize;
-        let y = ((r[1].min(r[1] + r[3]) - top) / module).round() as usize;
-        let height = (r[3].abs() / module).round() as usize;
-        for row in &mut bits[y..y + height] {
-            row[x0..x0 + width].fill(true);
-        }
-    }
+    // The QR code is the document's one image (on its last page).
+    let image = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .find(|s| {
+            s.dict.get(b"Subtype").and_then(lopdf::Object::as_name).ok()
+                == Some(b"Image".as_slice())
+        })
+        .expect("an image in the PDF");
+    let width = image
+        .dict
+        .get(b"Width")
+        .and_then(lopdf::Object::as_i64)
+        .expect("Width") as usize;
+    let height = image
+        .dict
+        .get(b"Height")
+        .and_then(lopdf::Object::as_i64)
+        .expect("Height") as usize;
+    assert_eq!(width, height, "a square QR image");
+    let pixels = image.decompressed_content().expect("the image's pixels");
+    assert_eq!(pixels.len(), width * height, "8-bit grey pixels");
+    let size = width - 8;
+    let bits: Vec<Vec<bool>> = (0..size)
+        .map(|row| {
+            (0..size)
+                .map(|col| pixels[(row + 4) * width + col + 4] < 0x80)
+                .collect()
+        })
+        .collect();
+    // The quiet zone is white.
+    assert!(pixels[..4 * width].iter().all(|&p| p >= 0x80), "quiet zone");
     struct Modules(Vec<Vec<bool>>);
     impl rqrr::BitGrid for Modules {
         fn size(&self) -> usize {
@@ -296,11 +266,8 @@ pub fn qr_payload(pdf: &[u8]) -> String {
             self.0[y][x]
         }
     }
-    // The page's y axis may run either way; a QR code reads only one way up.
-    let flipped: Vec<Vec<bool>> = bits.iter().rev().cloned().collect();
     rqrr::Grid::new(Modules(bits))
         .decode()
-        .or_else(|_| rqrr::Grid::new(Modules(flipped)).decode())
         .expect("the QR code decodes")
         .1
 }
