@@ -86,7 +86,8 @@ pub struct OwnerRecord {
     pub reason: String,
 }
 
-/// The official land price of one year (a map in the land item's `prices`).
+/// The official land price of one year.
+// Stored as one map of the land item's `prices` list (serde_dynamo).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct YearPrice {
@@ -173,7 +174,8 @@ pub struct Land {
     pub authority: String,
 }
 
-/// A building record as clients and certificates see it, read from its item.
+/// A building record as clients and certificates see it.
+// Also read straight from its DynamoDB item (serde_dynamo).
 // Fields in the alphabetical order of their JSON names: the answer that lists
 // them was built as a `serde_json::Value`, whose objects sort their keys, and
 // clients keep receiving the same bytes.
