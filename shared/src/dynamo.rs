@@ -35,10 +35,39 @@ impl StoreError {
         Self(DisplayErrorContext(e).to_string())
     }
 
-    /// From a serde_dynamo error.
+    /// From a serde_dynamo error, with the values it quotes left out
+    /// ([`item_error`]).
     pub fn item(e: serde_dynamo::Error) -> Self {
-        Self(format!("item: {e}"))
+        Self(item_error(&e))
     }
+}
+
+/// What a serde_dynamo error says, fit for the log: field names are kept
+/// (``missing field `phone` ``), every value serde quotes is replaced by `…`
+/// (`invalid type: string "…", expected i64`), since an item that does not
+/// map may hold a phone number, a name or a token in the attribute at fault.
+pub fn item_error(e: &serde_dynamo::Error) -> String {
+    let message = e.to_string();
+    let mut out = String::with_capacity(message.len() + 6);
+    let mut rest = message.as_str();
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = &rest[open..=open];
+        let Some(len) = rest[open + 1..].find(quote) else {
+            break;
+        };
+        let (before, quoted) = (&rest[..open], &rest[open + 1..open + 1 + len]);
+        out.push_str(before);
+        out.push_str(quote);
+        out.push_str(if before.ends_with("field ") {
+            quoted
+        } else {
+            "…"
+        });
+        out.push_str(quote);
+        rest = &rest[open + len + 2..];
+    }
+    out.push_str(rest);
+    format!("item: {out}")
 }
 
 /// `value` as an item.
@@ -295,4 +324,50 @@ pub async fn batch_get(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Role {
+        Citizen,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Profile {
+        phone: String,
+        role: Role,
+    }
+
+    #[test]
+    fn a_malformed_item_is_described_by_its_fields_never_its_values() {
+        // GIVEN items with an attribute missing, or holding what its type refuses
+        let missing = Item::from([("role".to_owned(), AttributeValue::S("citizen".into()))]);
+        let wrong = Item::from([
+            (
+                "phone".to_owned(),
+                AttributeValue::S("+821012345678".into()),
+            ),
+            ("role".to_owned(), AttributeValue::S("+821099998888".into())),
+        ]);
+        // WHEN they are read
+        let missing = from_item::<Profile>(missing).unwrap_err().0;
+        let wrong = from_item::<Profile>(wrong).unwrap_err().0;
+        // THEN the error names the field and what was expected, never the value
+        assert!(missing.contains("missing field `phone`"), "{missing}");
+        assert!(wrong.contains("unknown variant `…`"), "{wrong}");
+        assert!(
+            wrong.contains("`citizen`") || wrong.contains("`…`"),
+            "{wrong}"
+        );
+        assert!(
+            !wrong.contains("8210") && !wrong.contains("9999"),
+            "{wrong}"
+        );
+    }
 }

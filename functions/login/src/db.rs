@@ -36,7 +36,7 @@ impl StoreError {
 
     /// From a serde_dynamo error: an item that does not have its type's shape.
     pub fn item(e: serde_dynamo::Error) -> Self {
-        Self(format!("item: {e}"))
+        Self(shared::dynamo::item_error(&e))
     }
 }
 

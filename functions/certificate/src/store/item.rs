@@ -33,7 +33,7 @@ impl StoreError {
 
     /// From a serde_dynamo error: an item that does not map.
     pub fn item(e: serde_dynamo::Error) -> Self {
-        StoreError::Data(e.to_string())
+        StoreError::Data(shared::dynamo::item_error(&e))
     }
 }
 
